@@ -20,8 +20,8 @@ from gem_core.leads import (DURATION_S, FS, LIMB_LEADS, N_SAMPLES, STANDARD_LEAD
 from gem_core.records import EcgRecord, read_record
 
 FLAT_PTP_MV = 0.01        # a lead whose peak-to-peak stays under 10 uV carries no ECG
-PLATEAU_S = 0.04          # a 40 ms run at a lead's extreme is an analogue clip, not a wave
-PLATEAU_MIN_MV = 0.5      # ... when that extreme is far from the lead's median
+PLATEAU_S = 0.03          # a 30 ms run at a lead's extreme is a clipped amplifier, not a wave
+PLATEAU_MIN_MV = 0.3      # ... when that extreme is far from the lead's median
 RESAMPLE_MARGIN_S = 0.25  # real signal on each side of the window for the filter
 
 
@@ -106,16 +106,15 @@ def _resample_ratio(fs_in: float) -> tuple[int, int]:
     return r.numerator, r.denominator
 
 
-def _clipped(x: np.ndarray, rails: tuple[float, float] | None, fs: float) -> bool:
-    """Saturated: touches the ADC rails, or sits on its extreme for >= 40 ms far from its median."""
+def _clipped(x: np.ndarray, fs: float) -> bool:
+    """Saturated: the lead sits on its extreme value for >= 30 ms, far from its median.
+
+    Judged from the samples, not from ADC limits: writers that scale each lead to the full
+    digital range touch the limits on every clean peak.
+    """
     finite = x[np.isfinite(x)]
     if finite.size == 0:
         return False
-    if rails is not None:
-        lo, hi = rails
-        tol = 1e-6 * max(1.0, abs(hi - lo))
-        if np.count_nonzero((finite <= lo + tol) | (finite >= hi - tol)) >= 2:
-            return True
     med = np.median(finite)
     run_min = max(4, int(round(PLATEAU_S * fs)))
     for extreme in (finite.max(), finite.min()):
@@ -153,7 +152,7 @@ def prepare(record: EcgRecord, offset_s: float = 0.0) -> PreparedEcg:
     flags.non_finite_samples = int(sum(np.count_nonzero(~np.isfinite(r[window])) for r in rows.values()))
     flags.clipped_leads = [
         lead for lead in STANDARD_LEADS if lead in rows
-        and _clipped(rows[lead][window], record.adc_rails[index[lead]] if record.adc_rails else None, fs_in)]
+        and _clipped(rows[lead][window], fs_in)]
     rows = {lead: np.nan_to_num(r, nan=0.0, posinf=0.0, neginf=0.0) for lead, r in rows.items()}
     derived = derive_limb_leads({lead: rows[lead] for lead in LIMB_LEADS if lead in rows})
     if len(rows) + len(derived) < 12:

@@ -47,7 +47,6 @@ class EcgRecord:
     units: list[str]             # as written in the header (before conversion to mV)
     comments: list[str] = field(default_factory=list)
     metadata: dict = field(default_factory=dict)
-    adc_rails: list[tuple[float, float]] = field(default_factory=list)  # mV at the ADC limits
 
     @property
     def duration_s(self) -> float:
@@ -220,19 +219,10 @@ def read_record(uri: str) -> EcgRecord:
     baseline = np.asarray(rec.baseline, dtype=np.float64)[:, None]
     scale = np.array([_UNIT_TO_MV.get((u or "").strip().lower(), 1.0) for u in rec.units])[:, None]
     signal = (digital - baseline) / gain * scale
-    rails = []
-    for ch, fmt in enumerate(rec.fmt):
+    for ch, fmt in enumerate(rec.fmt):  # WFDB marks a missing sample with one digital value
         invalid = wfdb.io._signal.INVALID_SAMPLE_VALUE.get(fmt)
         if invalid is not None:
             signal[ch, digital[ch] == invalid] = np.nan
-        lo, hi = wfdb.io._signal.SAMPLE_VALUE_RANGE[fmt]
-        res = rec.adc_res[ch] if rec.adc_res and rec.adc_res[ch] else None
-        if res and 0 < res < 32:
-            zero = rec.adc_zero[ch] if rec.adc_zero else 0
-            lo, hi = max(lo, zero - 2 ** (res - 1)), min(hi, zero + 2 ** (res - 1) - 1)
-        if invalid is not None and lo == invalid:
-            lo += 1
-        rails.append(tuple(float((v - baseline[ch, 0]) / gain[ch, 0] * scale[ch, 0]) for v in (lo, hi)))
     comments = list(rec.comments or [])
     return EcgRecord(
         record_id=record_id,
@@ -243,5 +233,4 @@ def read_record(uri: str) -> EcgRecord:
         units=[str(u) for u in rec.units],
         comments=comments,
         metadata=parse_metadata(comments),
-        adc_rails=rails,
     )
