@@ -159,7 +159,9 @@ class GemConfig:
                                      image_size=336, patch_size=56, projection_dim=128),
             ecg=EcgTowerConfig(width=128, layers=2, heads=4),
             mm_hidden_size=128,
-            extra={"mm_ecg_tower": "gem-tiny/ecg-coca-tiny"},
+            # as GEM publishes them (batched generation pads left regardless)
+            extra={"mm_ecg_tower": "gem-tiny/ecg-coca-tiny", "tokenizer_padding_side": "right",
+                   "tokenizer_model_max_length": 2048},
         )
         base.update(overrides)
         config = cls(**base)
@@ -198,7 +200,7 @@ class GemConfig:
                         " fetched; give it inline as `vision_config`")
         ecg_inline = data.pop("ecg_tower_config", None)
         kwargs["ecg"] = EcgTowerConfig(**ecg_inline) if ecg_inline else EcgTowerConfig()
-        for key in ("model_type", "architectures"):
+        for key in ("model_type", "architectures", "use_cache"):
             data.pop(key, None)
         kwargs["extra"] = data
         config = cls(**kwargs)

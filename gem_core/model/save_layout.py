@@ -55,8 +55,6 @@ def save_pretrained_layout(model, tokenizer, out_dir, n_shards: int = 3, dtype=N
     config = model.config.to_dict()
     saved_dtype = next(t.dtype for t in state.values() if t.is_floating_point())
     config["torch_dtype"] = str(saved_dtype).removeprefix("torch.")
-    config["tokenizer_padding_side"] = "right"  # as published (generation pads left anyway)
-    config["tokenizer_model_max_length"] = model.config.max_position_embeddings
     _write_json(out / "config.json", config)
 
     tokenizer.save(out / "tokenizer.model")
