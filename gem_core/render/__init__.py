@@ -1,14 +1,14 @@
 """Rendering: the 12-lead page GEM was trained on, its CLIP model input, review pictures.
 
 - `render_page(signal)`: the GEM training page, (1700, 2200, 3) uint8 (page.py).
-- `model_input(signal, exact=False)`: (3, 336, 336) float32 CLIP input (model_input.py).
+- `model_input(signal, exact=False)`: (3, 336, 336) float32 CLIP input (clip_input.py).
 - `review_picture(signal, layout, measurements, title)`: 'gem' or 'clinical' page, with
   fiducials and intervals when given a Measurements dict (review.py, clinical.py, overlay.py).
 - `png_bytes(img)` / `save_png(img, path)`: fast PNG encoding (png.py).
 Nothing here imports matplotlib; torch is imported only by the fast model-input route.
 """
 from gem_core.render.clinical import render_clinical
-from gem_core.render.model_input import clip_preprocess, model_input
+from gem_core.render.clip_input import clip_preprocess, model_input
 from gem_core.render.page import render_page
 from gem_core.render.png import png_bytes, save_png
 from gem_core.render.review import LAYOUTS, review_picture

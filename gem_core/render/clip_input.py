@@ -31,9 +31,10 @@ RESCALE = 1 / 255
 
 # Exact route vs transformers' processor: float32 rounding only.
 EXACT_TOLERANCE = 1e-6
-# Fast route vs exact route: one grey level of the 8-bit resized image, in normalised units.
+# Fast route vs exact route: one grey level of the 8-bit resized image, in normalised units
+# (plus float32 rounding).
 FAST_MAX_LEVELS = 1
-FAST_TOLERANCE = FAST_MAX_LEVELS * RESCALE / min(CLIP_STD)          # 0.0150
+FAST_TOLERANCE = FAST_MAX_LEVELS * RESCALE / min(CLIP_STD) + 1e-6   # 0.0150
 # ... and it may differ at all in at most this fraction of values.
 FAST_MAX_DIFFERING = 0.01
 
