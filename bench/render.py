@@ -1,0 +1,142 @@
+"""Rendering speed per core: gem_core.render against a straightforward matplotlib drawing of
+the same page (ECG-image-kit's way: an Agg figure with ax.grid, ax.plot and ax.text), same
+process, same records, pinned to one CPU.
+
+Prints images per second for
+- the model input (3 x 336 x 336 CLIP tensor): ours (fast route and exact route) vs
+  matplotlib page -> the same CLIP preprocessing;
+- the PNG of the page: ours (page + PNG writer) vs matplotlib savefig;
+and the ratios. Targets (issue 4): model input >= 50x, PNG >= 10x.
+
+    .venv/bin/python bench/render.py [--cpu N] [--seconds S]
+"""
+from __future__ import annotations
+
+import os
+
+# One core means one thread everywhere, set before numpy/torch load their thread pools.
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = "1"
+
+import argparse  # noqa: E402
+import io  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from gem_core.leads import STANDARD_LEADS  # noqa: E402
+from gem_core.prepare import load_prepared  # noqa: E402
+from gem_core.render import clip_preprocess, model_input, png_bytes, render_page  # noqa: E402
+
+RECORDS = ["ptb/s0010_re", "ptbxl/00001_lr"]
+TARGET_MODEL_INPUT = 50.0
+TARGET_PNG = 10.0
+
+
+def matplotlib_figure(signal: np.ndarray):
+    """The GEM page drawn the straightforward way with matplotlib (as ECG-image-kit does)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import AutoMinorLocator
+
+    x_max, y_max = 11 * 25.4 / 25, 8.5 * 25.4 / 10          # page in s and mV
+    fig, ax = plt.subplots(figsize=(11, 8.5), dpi=200)
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1, hspace=0, wspace=0)
+    ax.set_xticks(np.arange(0, x_max, 0.2))
+    ax.set_yticks(np.arange(0, y_max, 0.5))
+    ax.minorticks_on()
+    ax.xaxis.set_minor_locator(AutoMinorLocator(5))
+    ax.grid(which="major", linestyle="-", linewidth=0.5, color=(1, 0, 0))
+    ax.grid(which="minor", linestyle="-", linewidth=0.5, color=(0.996, 0.8745, 0.8588))
+    ax.set_xlim(0, x_max)
+    ax.set_ylim(0, y_max)
+    ax.tick_params(axis="both", colors="white")
+    row = y_max / 14
+    t = np.arange(signal.shape[1]) / 500
+    pulse_t = np.arange(104) / 500
+    pulse = np.r_[0, 0, np.ones(100), 0, 0]
+    for i, name in enumerate(STANDARD_LEADS):
+        y0 = y_max - (1.5 + i) * row
+        ax.plot(pulse_t + 0.4, pulse + y0, linewidth=1.125, color="k")
+        ax.plot(t + 0.6, signal[i] + y0, linewidth=0.75, color="k")
+        ax.text(0.6, y0 - 0.7, name, fontsize=11)
+    ax.text(2, 0.5, "25mm/s", fontsize=11)
+    ax.text(4, 0.5, "10mm/mV", fontsize=11)
+    return fig
+
+
+def mpl_model_input(signal: np.ndarray) -> np.ndarray:
+    import matplotlib.pyplot as plt
+
+    fig = matplotlib_figure(signal)
+    fig.canvas.draw()
+    page = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+    out = clip_preprocess(page)
+    plt.close(fig)
+    return out
+
+
+def mpl_png(signal: np.ndarray) -> bytes:
+    import matplotlib.pyplot as plt
+
+    fig = matplotlib_figure(signal)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=200)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def rate(fn, signals: list[np.ndarray], seconds: float, min_runs: int = 3) -> float:
+    """Images per second, cycling through the signals for at least `seconds` (after a warm-up)."""
+    fn(signals[0])
+    n, start = 0, time.perf_counter()
+    while n < min_runs or time.perf_counter() - start < seconds:
+        fn(signals[n % len(signals)])
+        n += 1
+    return n / (time.perf_counter() - start)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cpu", type=int, default=None, help="CPU to pin to (default: the last one)")
+    ap.add_argument("--seconds", type=float, default=4.0, help="time per measurement")
+    args = ap.parse_args()
+
+    cpu = args.cpu if args.cpu is not None else max(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpu})
+    import torch
+
+    torch.set_num_threads(1)
+    signals = [load_prepared(str(REPO.parent / "shared" / "data" / "ecg" / r)).signal for r in RECORDS]
+
+    rows = {
+        "model input, ours (fast route)": rate(model_input, signals, args.seconds),
+        "model input, ours (exact route)": rate(lambda s: model_input(s, exact=True), signals, args.seconds),
+        "model input, matplotlib": rate(mpl_model_input, signals, args.seconds),
+        "PNG, ours": rate(lambda s: png_bytes(render_page(s)), signals, args.seconds),
+        "PNG, matplotlib": rate(mpl_png, signals, args.seconds),
+        "page only, ours": rate(render_page, signals, args.seconds),
+    }
+    print(f"rendering, images/s on one core (CPU {cpu}), records: {', '.join(RECORDS)}")
+    for name, r in rows.items():
+        print(f"  {name:34s} {r:8.2f} /s   {1000 / r:8.1f} ms")
+    ratios = {
+        "model input (fast) vs matplotlib": (rows["model input, ours (fast route)"] / rows["model input, matplotlib"], TARGET_MODEL_INPUT),
+        "model input (exact) vs matplotlib": (rows["model input, ours (exact route)"] / rows["model input, matplotlib"], None),
+        "PNG vs matplotlib": (rows["PNG, ours"] / rows["PNG, matplotlib"], TARGET_PNG),
+    }
+    for name, (ratio, target) in ratios.items():
+        verdict = "" if target is None else f"   (target >= {target:g}x: {'met' if ratio >= target else 'MISSED'})"
+        print(f"  ratio {name:34s} {ratio:7.1f}x{verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
