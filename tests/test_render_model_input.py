@@ -14,15 +14,19 @@ from gem_core.render import clip_preprocess, model_input, render_page
 from gem_core.render import clip_input as mi
 
 
-@pytest.fixture(scope="module")
-def processor():
+def clip_processor(size: int = 336):
     import transformers
 
     cls = getattr(transformers, "CLIPImageProcessorPil", None) or transformers.CLIPImageProcessor
-    return cls(size={"shortest_edge": 336}, crop_size={"height": 336, "width": 336},
+    return cls(size={"shortest_edge": size}, crop_size={"height": size, "width": size},
                do_resize=True, do_center_crop=True, resample=3,            # PIL bicubic
                do_rescale=True, rescale_factor=1 / 255, do_normalize=True,
                image_mean=list(mi.CLIP_MEAN), image_std=list(mi.CLIP_STD), do_convert_rgb=True)
+
+
+@pytest.fixture(scope="module")
+def processor():
+    return clip_processor(336)
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +54,15 @@ def test_exact_route_equals_clip_image_processor(processor, signals):
         ours = model_input(sig, exact=True)
         assert ours.shape == ref.shape == (3, 336, 336) and ours.dtype == np.float32
         assert np.abs(ours - ref).max() <= mi.EXACT_TOLERANCE, name
+
+
+def test_other_sizes_follow_the_same_processor(signals):
+    """A small CLIP (gem-tiny) reads the same page at its own size."""
+    sig = signals["00001_lr"]
+    ref = clip_processor(56)(images=render_page(sig), return_tensors="np")["pixel_values"][0]
+    assert np.abs(model_input(sig, exact=True, size=56) - ref).max() <= mi.EXACT_TOLERANCE
+    fast = model_input(sig, size=56)
+    assert fast.shape == (3, 56, 56) and np.abs(fast - ref).max() <= mi.FAST_TOLERANCE
 
 
 def test_fast_route_within_stated_tolerance_of_exact(signals):

@@ -11,10 +11,8 @@ import pytest
 
 from gem_core.leads import FS, N_SAMPLES, STANDARD_LEADS
 from gem_core.render import render_page
+from render_readback import PX_PER_MM, PX_PER_MV, PX_PER_S, ink, trace_position
 
-PX_PER_MM = 200 / 25.4
-PX_PER_S = 25 * PX_PER_MM
-PX_PER_MV = 10 * PX_PER_MM
 ROW_PX = 21.59 / 14 * PX_PER_MV                       # 121.4
 PULSE_X = 0.4 * PX_PER_S                              # 78.7
 TRACE_X = 0.6 * PX_PER_S                              # 118.1
@@ -35,11 +33,6 @@ def line_centres(profile: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndar
         centres.append(a + 0.5 + np.sum(np.arange(b - a) * w) / w.sum())
         peaks.append(w.max())
     return np.array(centres), np.array(peaks)
-
-
-def ink(img: np.ndarray) -> np.ndarray:
-    """Trace darkness: the grid is red or pink (R >= 254), the trace black."""
-    return 255.0 - img[..., 0].astype(np.float64)
 
 
 @pytest.fixture(scope="module")
@@ -114,27 +107,13 @@ def test_rows_and_calibration_pulse_from_pixels(flat_page):
         assert abs(int(PULSE_X) - 8 + edges[0] - PULSE_X) <= 1.5
 
 
-def read_back(page: np.ndarray, baseline: float, halfspan: int = 55):
-    """Trace position per pixel column of one row (darkness centroid), in mV, and the first
-    and last inked columns."""
-    r0 = int(round(baseline)) - halfspan
-    d = ink(page)[r0:r0 + 2 * halfspan]
-    d[d < 8] = 0
-    cols = np.flatnonzero(d.sum(axis=0) > 0)
-    cols = cols[(cols > TRACE_X + 2) & (cols < W - 3)]    # after the pulse, before the frame
-    rows = np.arange(d.shape[0])[:, None] + r0 + 0.5
-    y = (d[:, cols] * rows).sum(axis=0) / d[:, cols].sum(axis=0)
-    return cols, (baseline - y) / PX_PER_MV
-
-
 def test_known_signal_reads_back_in_every_row(sines):
     page = render_page(sines)
     base = (1.5 + np.arange(12)) * ROW_PX
     corr = np.zeros((12, 12))
     for row, b in enumerate(base):
-        cols, mv = read_back(page, b)
-        keep = cols > TRACE_X + 60                       # clear of the lead name under the trace start
-        cols, mv = cols[keep], mv[keep]
+        # After the pulse and clear of the lead name under the trace start; before the frame.
+        cols, mv = trace_position(page, b, int(TRACE_X) + 60, W - 3)
         t = (cols + 0.5 - TRACE_X) / PX_PER_S            # s
         # 10 s per row: the trace ends 9.998 s after it starts (+ the pen's half width).
         span_s = (cols.max() + 1 - TRACE_X) / PX_PER_S

@@ -13,25 +13,15 @@ from gem_core.render import png_bytes, render_clinical, render_page, review_pict
 from gem_core.render.clinical import GRID_ROWS, clinical_panels
 from gem_core.render.overlay import WAVE_COLOURS, interval_lines
 from gem_core.render.page import GEM_PAPER, gem_panels
+from render_readback import PX_PER_S, ink, trace_position
 
-PX_PER_S = 25 * 200 / 25.4
-PX_PER_MV = 10 * 200 / 25.4
-
-
-def ink(img: np.ndarray) -> np.ndarray:
-    return 255.0 - img[..., 0].astype(np.float64)
 
 
 def read_panel(img: np.ndarray, x0: float, n: int, baseline: float, halfspan: int = 55):
-    """Trace position (mV) per pixel column over n samples from x0 (darkness centroid)."""
+    """(time from the panel start in s, trace in mV) per pixel column over n samples from x0."""
     c0, c1 = int(x0) + 40, int(x0 + n * PX_PER_S / FS) - 6     # clear of labels and bars
-    r0 = int(round(baseline)) - halfspan
-    d = ink(img)[r0:r0 + 2 * halfspan, c0:c1]
-    d[d < 8] = 0
-    rows = np.arange(d.shape[0])[:, None] + r0 + 0.5
-    y = (d * rows).sum(axis=0) / np.maximum(d.sum(axis=0), 1e-9)
-    t = (np.arange(c0, c1) + 0.5 - x0) / PX_PER_S
-    return t, (baseline - y) / PX_PER_MV
+    cols, mv = trace_position(img, baseline, c0, c1, halfspan)
+    return (cols + 0.5 - x0) / PX_PER_S, mv
 
 
 @pytest.fixture(scope="module")

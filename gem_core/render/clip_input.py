@@ -63,43 +63,46 @@ def _normalise_lut() -> np.ndarray:
     return ((x[None, :] - mean) / std).astype(np.float32)
 
 
-def normalise(resized: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 resized image -> (3, 336, 336) float32: centre crop, scale, normalise."""
+def normalise(resized: np.ndarray, size: int = CLIP_SIZE) -> np.ndarray:
+    """(H, W, 3) uint8 resized image -> (3, size, size) float32: centre crop, scale, normalise."""
     h, w = resized.shape[:2]
-    top, left = crop_origin(h, w)
-    crop = resized[top:top + CLIP_SIZE, left:left + CLIP_SIZE]                 # (336, 336, 3)
+    top, left = crop_origin(h, w, size)
+    crop = resized[top:top + size, left:left + size]                           # (336, 336, 3)
     lut = _normalise_lut()
     return np.stack([lut[ch][crop[..., ch]] for ch in range(3)])              # (3, 336, 336)
 
 
-def clip_preprocess(image: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB image -> (3, 336, 336) float32, exactly as CLIPImageProcessor."""
+def clip_preprocess(image: np.ndarray, size: int = CLIP_SIZE) -> np.ndarray:
+    """(H, W, 3) uint8 RGB image -> (3, size, size) float32, exactly as CLIPImageProcessor
+    with shortest_edge = crop = size (336 for GEM)."""
     from PIL import Image
 
     h, w = image.shape[:2]
-    new_h, new_w = resized_size(h, w)
+    new_h, new_w = resized_size(h, w, size)
     resized = np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize(
         (new_w, new_h), Image.Resampling.BICUBIC))
-    return normalise(resized)
+    return normalise(resized, size)
 
 
-def _torch_resize(image: np.ndarray) -> np.ndarray:
+def _torch_resize(image: np.ndarray, size: int) -> np.ndarray:
     """PIL's antialiased bicubic resize done by torch's uint8 kernel (channels-last)."""
     import torch
 
     h, w = image.shape[:2]
     x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]   # (1, 3, H, W) view
-    y = torch.nn.functional.interpolate(x, size=resized_size(h, w), mode="bicubic",
+    y = torch.nn.functional.interpolate(x, size=resized_size(h, w, size), mode="bicubic",
                                         antialias=True, align_corners=False)
     return y[0].permute(1, 2, 0).numpy()                                       # (h', w', 3) uint8
 
 
-def model_input(signal: np.ndarray, exact: bool = False, paper: Paper = GEM_PAPER) -> np.ndarray:
-    """(3, 336, 336) float32 CLIP input for a prepared (12, 5000) mV signal at 500 Hz.
+def model_input(signal: np.ndarray, exact: bool = False, size: int = CLIP_SIZE,
+                paper: Paper = GEM_PAPER) -> np.ndarray:
+    """(3, size, size) float32 CLIP input for a prepared (12, 5000) mV signal at 500 Hz
+    (size 336 for GEM; a small CLIP such as gem-tiny's takes the same page at its own size).
 
     exact=False (default) takes the fast route, within FAST_TOLERANCE of exact=True.
     """
     page = render_page(signal, paper)
     if exact:
-        return clip_preprocess(page)
-    return normalise(_torch_resize(page))
+        return clip_preprocess(page, size)
+    return normalise(_torch_resize(page, size), size)

@@ -6,6 +6,7 @@ import numpy as np
 from gem_core.render import clinical, page, raster
 from gem_core.render.overlay import draw_overlay
 from gem_core.render.paper import Paper
+from gem_core.render.png import png_bytes
 
 LAYOUTS = ("gem", "clinical")
 
@@ -34,3 +35,9 @@ def review_picture(signal: np.ndarray, layout: str = "gem", measurements: dict |
     if measurements is not None:
         draw_overlay(img, paper, panels, signal, measurements, text_x, text_top, title, size, compact)
     return img
+
+
+def review_png(signal: np.ndarray, measurements: dict | None = None, layout: str = "gem",
+               title: str | None = None, paper: Paper = page.GEM_PAPER) -> bytes:
+    """`review_picture` as PNG file contents (for writing to any store)."""
+    return png_bytes(review_picture(signal, layout, measurements, title, paper))

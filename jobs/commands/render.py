@@ -66,7 +66,7 @@ def run(args) -> int:
     from gem_core.errors import GemError
     from gem_core.prepare import load_prepared
     from gem_core.records import split_uri
-    from gem_core.render import model_input, png_bytes, review_picture
+    from gem_core.render import model_input, review_png
 
     measure = _measure() if args.overlay else None
     ids = [split_uri(r)[1] for r in args.records]
@@ -82,9 +82,8 @@ def run(args) -> int:
         measurements = measure(ecg.signal, fs=ecg.fs).to_dict() if measure else None
         # The plain GEM page stays exactly the training page: no title on it.
         title = ecg.record_id if (measurements is not None or args.layout != "gem") else None
-        img = review_picture(ecg.signal, args.layout, measurements, title)
         png.parent.mkdir(parents=True, exist_ok=True)
-        png.write_bytes(png_bytes(img))
+        png.write_bytes(review_png(ecg.signal, measurements, args.layout, title))
         entry = {"record": ecg.record_id, "png": str(png)}
         if npy is not None:
             npy.parent.mkdir(parents=True, exist_ok=True)
