@@ -251,3 +251,60 @@ def test_cli_check_and_save_tiny(tmp_path, capsys):
     captured = capsys.readouterr()
     assert f"missing: {key} [128]" in captured.out
     assert "1 missing, 0 unexpected, 0 mis-shaped" in captured.err
+
+
+PEAK_RSS_SCRIPT = r"""
+import gc, json, sys
+from gem_core.model.loader import load_gem
+from gem_core.model.tiny import save_gem_tiny
+
+def status_kb(field):  # VmRSS now, VmHWM = peak since the last reset
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+
+save_gem_tiny(sys.argv[2])  # warm every import and code path first, on gem-tiny
+load_gem(sys.argv[2], dtype=sys.argv[3])
+gc.collect()
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset the peak (ru_maxrss would carry the parent's peak over the fork)
+before = status_kb("VmRSS")
+model, _, _ = load_gem(sys.argv[1], dtype=sys.argv[3])
+peak = status_kb("VmHWM")
+weights = sum(p.numel() * p.element_size() for p in model.parameters())
+print(json.dumps({"weights": weights, "peak_delta": peak - before}))
+"""
+
+
+@pytest.mark.slow
+def test_peak_host_memory_is_about_one_copy_of_the_weights(tmp_path):
+    """A fresh process loads a 90 M-parameter GEM-shaped model (360 MB in fp32); its peak RSS
+    grows by about the loaded weights, where build-then-copy loading needs twice that."""
+    import subprocess
+    import sys
+
+    from gem_core.model.save_layout import save_pretrained_layout
+    from gem_core.model.tiny import build_gem_tiny
+
+    model, tok = build_gem_tiny(0, hidden_size=768, intermediate_size=2048, num_hidden_layers=12,
+                                num_attention_heads=12, num_key_value_heads=12)
+    save_pretrained_layout(model, tok, tmp_path / "big")
+    del model
+    for dtype in ("float32", "bfloat16"):
+        out = subprocess.run([sys.executable, "-c", PEAK_RSS_SCRIPT, str(tmp_path / "big"),
+                              str(tmp_path / f"warm-{dtype}"), dtype],
+                             capture_output=True, text=True, check=True, timeout=300)
+        res = json.loads(out.stdout.strip().splitlines()[-1])
+        ratio = res["peak_delta"] / res["weights"]
+        print(f"{dtype}: weights {res['weights'] / 1e6:.0f} MB, peak RSS growth {ratio:.2f}x")
+        assert ratio < 1.25
+
+
+def test_truncated_shard_fails_clearly(gem_tiny_dir, tmp_path):
+    from gem_core.model.errors import CheckpointError
+
+    ckpt = copy_dir(gem_tiny_dir, tmp_path)
+    shard = ckpt / "model-00003-of-00003.safetensors"
+    shard.write_bytes(shard.read_bytes()[:-1000])
+    with pytest.raises(CheckpointError, match="model-00003-of-00003.safetensors is truncated"):
+        load_gem(ckpt)

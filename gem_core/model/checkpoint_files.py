@@ -1,17 +1,16 @@
-"""What a checkpoint directory holds, read without loading any weights.
+"""What a checkpoint directory holds, and reading its safetensors shards tensor by tensor.
 
-A directory is a local path or any fsspec URL (s3://bucket/models/GEM). Only the safetensors
-headers are read (8 bytes + a JSON header per shard, range reads on object stores), so
-checking a 14 GB checkpoint costs a few kilobytes of I/O.
+A directory is a local path or any fsspec URL (s3://bucket/models/GEM). Checking reads only
+the safetensors headers (8 bytes + a JSON header per shard, range reads on object stores), so
+checking a 14 GB checkpoint costs a few kilobytes of I/O. Loading reads each tensor's byte
+range straight into a tensor of its own (no memory map, no temporary download): host memory
+holds the weights already loaded plus one tensor in flight.
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import posixpath
 import struct
-import tempfile
 from dataclasses import dataclass, field
 
 from gem_core.model.errors import CheckpointError, MissingFile, PickleRefused
@@ -21,8 +20,24 @@ SINGLE_NAME = "model.safetensors"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
 # safetensors dtype code -> bytes per element
 DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
-               "U8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1}
+               "U8": 1, "BOOL": 1}
+TORCH_DTYPE_NAMES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
+                     "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8", "U8": "uint8",
+                     "BOOL": "bool"}
 _MAX_HEADER = 100 * 1024 * 1024
+
+
+class _TorchDtypes(dict):
+    """safetensors code -> torch dtype, resolved on first use (torch is imported lazily)."""
+
+    def __missing__(self, code):
+        import torch
+
+        self[code] = getattr(torch, TORCH_DTYPE_NAMES[code])
+        return self[code]
+
+
+TORCH_DTYPES = _TorchDtypes()
 
 
 @dataclass
@@ -30,6 +45,8 @@ class TensorInfo:
     dtype: str  # safetensors code, e.g. "BF16"
     shape: tuple[int, ...]
     file: str  # file name inside the checkpoint directory
+    start: int = 0  # absolute byte offsets of the data in that file
+    end: int = 0
 
     @property
     def numel(self) -> int:
@@ -65,22 +82,28 @@ class CheckpointFiles:
     def read_text(self, name: str) -> str:
         return self.read_bytes(name).decode("utf-8")
 
-    @contextlib.contextmanager
-    def local_path(self, name: str):
-        """A local file for `name`: the file itself when local, else a temporary download
-        (one shard on disk at a time; it is removed when the block ends)."""
-        if _is_local(self.fs):
-            yield self.path(name)
-            return
-        with tempfile.TemporaryDirectory(prefix="gem-shard-") as tmp:
-            local = os.path.join(tmp, name)
-            self.fs.get(self.path(name), local)
-            yield local
+    def iter_tensors(self, shard: str):
+        """Yield (key, CPU tensor) for every tensor of `shard`, in file order. Each tensor
+        owns its memory (read with readinto, little-endian as safetensors stores it)."""
+        import torch
 
-
-def _is_local(fs) -> bool:
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    return protocol in ("file", "local")
+        infos = sorted(((k, i) for k, i in self.tensors.items() if i.file == shard),
+                       key=lambda ki: ki[1].start)
+        with self.fs.open(self.path(shard), "rb", cache_type="none") as f:
+            for key, info in infos:
+                n = info.end - info.start
+                if n != info.nbytes:
+                    raise CheckpointError(self.uri, f"{shard}: {key} has {n} bytes for shape "
+                                          f"{list(info.shape)} {info.dtype}")
+                raw = torch.empty(n, dtype=torch.uint8)
+                f.seek(info.start)
+                view, done = memoryview(raw.numpy()), 0
+                while done < n:
+                    got = f.readinto(view[done:])
+                    if not got:
+                        raise CheckpointError(self.uri, f"{shard} is truncated at {key}")
+                    done += got
+                yield key, raw.view(TORCH_DTYPES[info.dtype]).reshape(info.shape)
 
 
 def read_safetensors_header(fs, path: str, uri: str, name: str) -> dict[str, TensorInfo]:
@@ -98,7 +121,14 @@ def read_safetensors_header(fs, path: str, uri: str, name: str) -> dict[str, Ten
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise CheckpointError(uri, f"{name} has an unreadable safetensors header") from None
     header.pop("__metadata__", None)
-    return {k: TensorInfo(v["dtype"], tuple(v["shape"]), name) for k, v in header.items()}
+    base = 8 + n  # data offsets count from the end of the header
+    out = {}
+    for key, v in header.items():
+        if v.get("dtype") not in TORCH_DTYPE_NAMES:
+            raise CheckpointError(uri, f"{name}: {key} has unsupported dtype {v.get('dtype')!r}")
+        begin, end = v["data_offsets"]
+        out[key] = TensorInfo(v["dtype"], tuple(v["shape"]), name, base + begin, base + end)
+    return out
 
 
 def open_checkpoint(uri: str) -> CheckpointFiles:

@@ -3,9 +3,10 @@
 Never touches the network and never unpickles: the image tower's config is known in code,
 weights come from safetensors only (the ECG-CoCa `.pt` fallback is read with
 `weights_only=True`). The model is built on the meta device (no memory, no random init) and
-filled shard by shard with tensors created directly on the target device in the target dtype,
-each becoming the parameter itself (`assign=True`): peak host memory stays near one copy of
-the weights on CPU, and near one tensor when loading to a GPU. Every key and shape is checked
+filled shard by shard: each tensor is read from its byte range, converted to the target
+dtype and device, and becomes the parameter itself (`assign=True`). Peak host memory stays
+near one copy of the weights (plus one tensor in flight) on CPU, and near one tensor when
+loading to a GPU. Every key and shape is checked
 from the shard headers before any weight is read.
 """
 from __future__ import annotations
@@ -45,8 +46,6 @@ def load_gem(uri, dtype="bfloat16", device="cpu", attn_implementation: str = "sd
     (MissingFile, WrongModelType, KeyMismatch, PickleRefused, UnsupportedConfig) naming the
     checkpoint and every problem found.
     """
-    from safetensors import safe_open
-
     torch_dtype = resolve_dtype(dtype)
     device = torch.device(device)
     inspection = inspect_checkpoint(str(uri), ecg_tower_path)
@@ -59,10 +58,7 @@ def load_gem(uri, dtype="bfloat16", device="cpu", attn_implementation: str = "sd
         model = GemForCausalLM(config, attn_implementation=attn_implementation)
     saved_buffers: dict[str, torch.Tensor] = {}
     for shard in files.shards:
-        with files.local_path(shard) as path, safe_open(path, framework="pt",
-                                                        device=str(device)) as f:
-            _fill(model, ((k, f.get_tensor(k)) for k in f.keys()), torch_dtype, device,
-                  saved_buffers, files.uri)
+        _fill(model, files.iter_tensors(shard), torch_dtype, device, saved_buffers, files.uri)
     if inspection.ecg_coca is not None:
         _fill(model, inspection.ecg_coca.items(), torch_dtype, device, saved_buffers, files.uri)
         inspection.ecg_coca = None
