@@ -1,6 +1,6 @@
 """Rendering speed per core: gem_core.render against a straightforward matplotlib drawing of
-the same page (ECG-image-kit's way: an Agg figure with ax.grid, ax.plot and ax.text), same
-process, same records, pinned to one CPU.
+the same page (gem_core.render.reference: ECG-image-kit's way, an Agg figure with ax.grid,
+ax.plot and ax.text), same process, same records, pinned to one CPU.
 
 Prints images per second for
 - the model input (3 x 336 x 336 CLIP tensor): ours (fast route and exact route) vs
@@ -19,7 +19,6 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = "1"
 
 import argparse  # noqa: E402
-import io  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -29,68 +28,17 @@ import numpy as np  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from gem_core.leads import STANDARD_LEADS  # noqa: E402
 from gem_core.prepare import load_prepared  # noqa: E402
 from gem_core.render import clip_preprocess, model_input, png_bytes, render_page  # noqa: E402
+from gem_core.render.reference import matplotlib_page, matplotlib_png  # noqa: E402
 
 RECORDS = ["ptb/s0010_re", "ptbxl/00001_lr"]
 TARGET_MODEL_INPUT = 50.0
 TARGET_PNG = 10.0
 
 
-def matplotlib_figure(signal: np.ndarray):
-    """The GEM page drawn the straightforward way with matplotlib (as ECG-image-kit does)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import AutoMinorLocator
-
-    x_max, y_max = 11 * 25.4 / 25, 8.5 * 25.4 / 10          # page in s and mV
-    fig, ax = plt.subplots(figsize=(11, 8.5), dpi=200)
-    fig.subplots_adjust(left=0, right=1, bottom=0, top=1, hspace=0, wspace=0)
-    ax.set_xticks(np.arange(0, x_max, 0.2))
-    ax.set_yticks(np.arange(0, y_max, 0.5))
-    ax.minorticks_on()
-    ax.xaxis.set_minor_locator(AutoMinorLocator(5))
-    ax.grid(which="major", linestyle="-", linewidth=0.5, color=(1, 0, 0))
-    ax.grid(which="minor", linestyle="-", linewidth=0.5, color=(0.996, 0.8745, 0.8588))
-    ax.set_xlim(0, x_max)
-    ax.set_ylim(0, y_max)
-    ax.tick_params(axis="both", colors="white")
-    row = y_max / 14
-    t = np.arange(signal.shape[1]) / 500
-    pulse_t = np.arange(104) / 500
-    pulse = np.r_[0, 0, np.ones(100), 0, 0]
-    for i, name in enumerate(STANDARD_LEADS):
-        y0 = y_max - (1.5 + i) * row
-        ax.plot(pulse_t + 0.4, pulse + y0, linewidth=1.125, color="k")
-        ax.plot(t + 0.6, signal[i] + y0, linewidth=0.75, color="k")
-        ax.text(0.6, y0 - 0.7, name, fontsize=11)
-    ax.text(2, 0.5, "25mm/s", fontsize=11)
-    ax.text(4, 0.5, "10mm/mV", fontsize=11)
-    return fig
-
-
 def mpl_model_input(signal: np.ndarray) -> np.ndarray:
-    import matplotlib.pyplot as plt
-
-    fig = matplotlib_figure(signal)
-    fig.canvas.draw()
-    page = np.asarray(fig.canvas.buffer_rgba())[..., :3]
-    out = clip_preprocess(page)
-    plt.close(fig)
-    return out
-
-
-def mpl_png(signal: np.ndarray) -> bytes:
-    import matplotlib.pyplot as plt
-
-    fig = matplotlib_figure(signal)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=200)
-    plt.close(fig)
-    return buf.getvalue()
+    return clip_preprocess(matplotlib_page(signal))
 
 
 def rate(fn, signals: list[np.ndarray], seconds: float, min_runs: int = 3) -> float:
@@ -121,7 +69,7 @@ def main() -> int:
         "model input, ours (exact route)": rate(lambda s: model_input(s, exact=True), signals, args.seconds),
         "model input, matplotlib": rate(mpl_model_input, signals, args.seconds),
         "PNG, ours": rate(lambda s: png_bytes(render_page(s)), signals, args.seconds),
-        "PNG, matplotlib": rate(mpl_png, signals, args.seconds),
+        "PNG, matplotlib": rate(matplotlib_png, signals, args.seconds),
         "page only, ours": rate(render_page, signals, args.seconds),
     }
     print(f"rendering, images/s on one core (CPU {cpu}), records: {', '.join(RECORDS)}")

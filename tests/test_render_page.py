@@ -161,3 +161,27 @@ def test_huge_amplitudes_stay_on_the_page():
     assert page.shape == (H, W, 3)
     d = ink(page)
     assert (d[:5] > 128).any() and (d[-5:] > 128).any()  # clipped at the edges, not wrapped
+
+
+def test_page_matches_a_matplotlib_drawing_of_the_same_layout(shared_ecg):
+    """ECG-image-kit's own recipe (matplotlib, gem_core.render.reference) and ours put the ink
+    in the same places and give nearly the same model input."""
+    from gem_core.prepare import load_prepared
+    from gem_core.render import clip_preprocess
+    from gem_core.render.reference import matplotlib_page
+
+    sig = load_prepared(str(shared_ecg / "ptbxl" / "00001_lr")).signal
+    ours, ref = render_page(sig), matplotlib_page(sig)
+    assert ref.shape == ours.shape
+    a, b = ink(ours) > 128, ink(ref) > 128
+
+    def near(mask):                                        # within 1 px of the mask
+        return np.logical_or.reduce([np.roll(mask, (dy, dx), (0, 1))
+                                     for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+
+    assert (b & near(a)).sum() / b.sum() > 0.97            # their ink lies on ours
+    assert (a & near(b)).sum() / a.sum() > 0.97            # and ours on theirs
+    # The paper's colour: same mean within 1 grey level per channel.
+    assert np.abs(ours.reshape(-1, 3).mean(0) - ref.reshape(-1, 3).mean(0)).max() < 1.0
+    x, y = clip_preprocess(ours), clip_preprocess(ref)
+    assert np.corrcoef(x.ravel(), y.ravel())[0, 1] > 0.97

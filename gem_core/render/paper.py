@@ -88,7 +88,7 @@ class Panel:
 
 def grid_page(paper: Paper) -> np.ndarray:
     """(H, W, 3) uint8: white paper with 1 mm minor and 5 mm major lines, anchored at the
-    left and bottom edges of the page (matplotlib's axes origin) and a thin frame."""
+    left and bottom edges of the page (matplotlib's axes origin), and a thin frame."""
     h, w = paper.shape
     pitch = paper.px_per_mm
     lw = paper.pt(paper.grid_line_pt)
@@ -97,10 +97,13 @@ def grid_page(paper: Paper) -> np.ndarray:
     k_x = np.arange(xs.size)
     k_y = np.arange(ys.size)
     img = np.full((h, w, 3), 255, np.uint8)
-    raster.grid_layer(img, raster.line_coverage(w, xs[k_x % 5 != 0], lw),
-                      raster.line_coverage(h, ys[k_y % 5 != 0], lw), paper.minor_colour)
-    raster.grid_layer(img, raster.line_coverage(w, xs[k_x % 5 == 0], lw),
-                      raster.line_coverage(h, ys[k_y % 5 == 0], lw), paper.major_colour)
+    none_x, none_y = np.zeros(w), np.zeros(h)
+    # matplotlib's order: the x axis's (vertical) lines, then the y axis's (horizontal) lines
+    # over them, so pink 1 mm rows cross the red 5 mm columns.
+    raster.grid_layer(img, raster.line_coverage(w, xs[k_x % 5 != 0], lw), none_y, paper.minor_colour)
+    raster.grid_layer(img, raster.line_coverage(w, xs[k_x % 5 == 0], lw), none_y, paper.major_colour)
+    raster.grid_layer(img, none_x, raster.line_coverage(h, ys[k_y % 5 != 0], lw), paper.minor_colour)
+    raster.grid_layer(img, none_x, raster.line_coverage(h, ys[k_y % 5 == 0], lw), paper.major_colour)
     # The frame: a spine centred on each edge shows its inner half.
     fw = paper.pt(paper.frame_line_pt)
     raster.grid_layer(img, raster.line_coverage(w, np.array([0.0, w]), fw),

@@ -20,7 +20,7 @@ import numpy as np
 
 @dataclass
 class Ink:
-    """Pixels touched by a stroke: row, column and coverage in (0, 1], one entry per pixel."""
+    """Pixels touched by a stroke: row, column and coverage in [0, 1], one entry per pixel."""
 
     rows: np.ndarray     # (M,) int64
     cols: np.ndarray     # (M,) int64
@@ -34,7 +34,7 @@ class Ink:
 def polyline_ink(x: np.ndarray, y: np.ndarray, width: float, shape: tuple[int, int]) -> Ink:
     """Coverage of the polyline through (x[n], y[n]) stroked `width` pixels wide.
 
-    x must be increasing (a time axis). Samples off the image are clipped to just outside it,
+    x must be non-decreasing (a time axis; equal x draws a vertical bar). Samples off the image are clipped to just outside it,
     so a wild amplitude costs no more than a full-height stroke.
     """
     return polylines_ink(x, np.asarray(y)[None, :], width, shape)[0]
@@ -124,6 +124,8 @@ def polylines_ink(x: np.ndarray, ys: np.ndarray, width: float, shape: tuple[int,
 def paint(img: np.ndarray, ink: Ink, colour: tuple[int, int, int]) -> None:
     """Composite `colour` over the contiguous (H, W, 3) uint8 `img` in place with the ink's
     coverage (one stroke: no pixel appears twice, so indexed assignment is exact)."""
+    if not img.flags.c_contiguous:
+        raise ValueError("paint needs a C-contiguous image (it writes through a flat view)")
     if ink.rows.size == 0:
         return
     # Pixels as 3-byte cells: one gather and one scatter instead of three (3x faster).
