@@ -34,8 +34,9 @@ class Ink:
 def polyline_ink(x: np.ndarray, y: np.ndarray, width: float, shape: tuple[int, int]) -> Ink:
     """Coverage of the polyline through (x[n], y[n]) stroked `width` pixels wide.
 
-    x must be non-decreasing (a time axis; equal x draws a vertical bar). Samples off the image are clipped to just outside it,
-    so a wild amplitude costs no more than a full-height stroke.
+    x must be non-decreasing (a time axis; equal x draws a vertical bar). Samples off the
+    image are clipped to just outside it, so a wild amplitude costs no more than a
+    full-height stroke.
     """
     return polylines_ink(x, np.asarray(y)[None, :], width, shape)[0]
 

@@ -45,7 +45,8 @@ def _measure():
     return measure_ecg
 
 
-def plan_outputs(record_ids: list[str], output: str, model_input: str | None) -> list[tuple[Path, Path | None]]:
+def plan_outputs(record_ids: list[str], output: str,
+                 model_input: str | None) -> list[tuple[Path, Path | None]]:
     """(png, npy or None) for each record, following the one-record / several-records rule."""
     from gem_core.errors import GemError
 
@@ -55,7 +56,8 @@ def plan_outputs(record_ids: list[str], output: str, model_input: str | None) ->
         return [(out, npy)]
     if len(set(record_ids)) != len(record_ids):
         dup = sorted({r for r in record_ids if record_ids.count(r) > 1})
-        raise GemError(f"several records share a name ({', '.join(dup)}): their pictures would overwrite each other")
+        raise GemError(f"several records share a name ({', '.join(dup)}): "
+                       "their pictures would overwrite each other")
     npy_dir = None if model_input is None else Path(model_input) if model_input else out
     return [(out / f"{r}.png", None if npy_dir is None else npy_dir / f"{r}.npy") for r in record_ids]
 
