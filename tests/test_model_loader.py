@@ -308,3 +308,21 @@ def test_truncated_shard_fails_clearly(gem_tiny_dir, tmp_path):
     shard.write_bytes(shard.read_bytes()[:-1000])
     with pytest.raises(CheckpointError, match="model-00003-of-00003.safetensors is truncated"):
         load_gem(ckpt)
+
+
+def test_saved_buffers_of_older_checkpoints_are_checked_not_trusted(gem_tiny_dir, tmp_path):
+    from gem_core.model.errors import UnsupportedConfig
+
+    ckpt = copy_dir(gem_tiny_dir, tmp_path)
+    inv_freq = 1.0 / (10000.0 ** (torch.arange(0, 32, 2).float() / 32))  # head_dim 32
+    old_buffers = {"model.layers.0.self_attn.rotary_emb.inv_freq": inv_freq,
+                   "model.vision_tower.vision_tower.vision_model.embeddings.position_ids":
+                       torch.arange(37)[None]}
+    rewrite_shard(ckpt, lambda s: {**s, **old_buffers})
+    model, _, _ = load_gem(ckpt, dtype="float32")  # matches what config.json implies
+    assert torch.equal(model.llm.model.rotary_emb.inv_freq, inv_freq)
+
+    wrong = {"model.layers.0.self_attn.rotary_emb.inv_freq": inv_freq ** 1.1}  # other theta
+    rewrite_shard(ckpt, lambda s: {**s, **wrong})
+    with pytest.raises(UnsupportedConfig, match="rotary_emb.inv_freq differs"):
+        load_gem(ckpt)
