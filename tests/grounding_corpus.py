@@ -311,6 +311,77 @@ CORPUS: list[dict] = [
 ]
 
 
+# Written after the parser was tuned on CORPUS and run once unchanged: first-run claim-level
+# precision 0.951, recall 0.929 (84 claims). Three parser gaps it exposed were then fixed (a
+# lead list taken as a group adjective, "low voltage QRS complexes", "markedly prolonged",
+# "T waves are flat"); its remaining miss ("In leads II, III and aVF ... without ST deviation
+# or Q waves": the parser ties the negation to those leads) is left as an honest error.
+HELDOUT = [
+    dict(id="h_normal_narrative", text=(
+        "The recording demonstrates a sinus mechanism with a rate of 66 beats per minute and consistent "
+        "R-R intervals near 910 ms. P-wave morphology is normal in lead II, with an amplitude of 0.1 mV, and the "
+        "PR interval measures 0.15 seconds. QRS duration is 0.08 s with a normal frontal axis of +55°. "
+        "The corrected QT interval is 405 ms. No ST-segment elevation, ST depression, or pathological Q waves "
+        "are identified. Impression: normal electrocardiogram."),
+        claims=["+SINUS_RHYTHM", "heart_rate 66", "rr 910", "p_amplitude 0.1 @II", "pr 150", "qrs 80",
+                "+NORMAL_AXIS", "qrs_axis 55", "qtc 405", "-ST_ELEVATION", "-ST_DEPRESSION", "-PATHOLOGICAL_Q",
+                "+NORMAL_ECG"]),
+    dict(id="h_af_lbbb", text=(
+        "Atrial fibrillation with an average ventricular rate of 104 bpm. The QRS is 158 ms wide with a left "
+        "bundle branch block morphology. Leftward axis at -38 degrees. Secondary repolarisation changes."),
+        claims=["+AF", "heart_rate 104", "qrs 158", "+LBBB", "+LEFT_AXIS_DEVIATION", "qrs_axis -38"]),
+    dict(id="h_stemi_lateral", text=(
+        "Sinus rhythm, heart rate 88. ST elevation in I, aVL, V5 and V6 measuring 1.5 mm, with reciprocal "
+        "ST depression in III and aVF of 1 mm. Findings suggest acute lateral STEMI."),
+        claims=["+SINUS_RHYTHM", "heart_rate 88", "+ST_ELEVATION @I,aVL,V5,V6", "st_deviation 0.15 @I,aVL,V5,V6",
+                "+ST_DEPRESSION @III,aVF", "st_deviation -0.1 @III,aVF", "+ST_ELEVATION @I,aVL,V5,V6",
+                "+MYOCARDIAL_INFARCTION @I,aVL,V5,V6"]),
+    dict(id="h_brady_avb", text=(
+        "Marked sinus bradycardia at 42 bpm with first degree heart block, PR 0.28 s. QRS 0.10 s, QTc 445 ms. "
+        "Normal axis."),
+        claims=["+SINUS_BRADYCARDIA", "heart_rate 42", "+FIRST_DEGREE_AV_BLOCK", "pr 280", "qrs 100", "qtc 445",
+                "+NORMAL_AXIS"]),
+    dict(id="h_lvh_strain", text=(
+        "Voltage criteria for LVH are satisfied, with an S wave of 2.2 mV in V2 and an R wave of 2.9 mV in V6. "
+        "There is 1.5 mm downsloping ST depression in V5-V6 and inverted T waves in I and aVL. Sinus rhythm "
+        "at 77 bpm."),
+        claims=["+LVH_VOLTAGE", "s_amplitude 2.2 @V2", "r_amplitude 2.9 @V6", "st_deviation -0.15 @V5,V6",
+                "+ST_DEPRESSION @V5,V6", "+T_INVERSION @I,aVL", "+SINUS_RHYTHM", "heart_rate 77"]),
+    dict(id="h_tachy_short", text=(
+        "Sinus tachycardia (rate 132/min), normal intervals, no acute ST-T changes."),
+        claims=["+SINUS_TACHYCARDIA", "heart_rate 132", "-ST_T_CHANGES"]),
+    dict(id="h_rbbb_lafb", text=(
+        "Sinus rhythm at 71 bpm. Right bundle branch block (QRS 136 ms) and left anterior fascicular block "
+        "with an axis of -62 degrees: bifascicular block. PR interval 196 ms."),
+        claims=["+SINUS_RHYTHM", "heart_rate 71", "+RBBB", "qrs 136", "+LAFB", "qrs_axis -62", "pr 196"]),
+    dict(id="h_q_anterior", text=(
+        "Q waves are present in V1, V2 and V3, each about 40 ms wide, with T-wave inversion in V2 and V3, "
+        "consistent with an anterior myocardial infarction of undetermined age. Rate 59 bpm, sinus."),
+        claims=["+PATHOLOGICAL_Q @V1,V2,V3", "q_duration 40 @V1,V2,V3", "+T_INVERSION @V2,V3",
+                "+MYOCARDIAL_INFARCTION @V3,V4", "heart_rate 59"]),
+    dict(id="h_low_voltage", text=(
+        "Low voltage QRS complexes throughout the limb leads (all below 5 mm). Sinus rhythm at 98 bpm. "
+        "No Q waves, no ST changes."),
+        claims=["+LOW_VOLTAGE @I,II,III,aVR,aVL,aVF", "qrs_amplitude <0.5 @I,II,III,aVR,aVL,aVF", "+SINUS_RHYTHM",
+                "heart_rate 98", "-PATHOLOGICAL_Q", "-ST_CHANGES"]),
+    dict(id="h_long_qtc", text=(
+        "Normal sinus rhythm at 62 bpm. The QTc interval is markedly prolonged at 512 ms (Bazett); QT 505 ms. "
+        "QRS 88 ms. T waves are flat in the lateral leads."),
+        claims=["+SINUS_RHYTHM", "heart_rate 62", "+LONG_QTC", "qtc 512", "qt 505", "qrs 88",
+                "+T_FLAT @I,aVL,V5,V6"]),
+    dict(id="h_rad_rvh", text=(
+        "Right axis deviation at +120°, tall R wave in V1 of 1.1 mV, suggestive of right ventricular "
+        "hypertrophy. Sinus rhythm, 84 bpm, QRS 96 ms."),
+        claims=["+RIGHT_AXIS_DEVIATION", "qrs_axis 120", "r_amplitude 1.1 @V1", "+RVH", "+SINUS_RHYTHM",
+                "heart_rate 84", "qrs 96"]),
+    dict(id="h_inferior_t", text=(
+        "In leads II, III and aVF the T waves are inverted to a depth of 0.3 mV, without ST deviation or "
+        "Q waves. Sinus rhythm, 75 bpm. Possible inferior ischaemia."),
+        claims=["+T_INVERSION @II,III,aVF", "t_amplitude 0.3 @II,III,aVF", "-ST_CHANGES", "-PATHOLOGICAL_Q",
+                "+SINUS_RHYTHM", "heart_rate 75", "+ISCHAEMIA @II,III,aVF"]),
+]
+
+
 def expand_leads(spec: str) -> tuple[str, ...]:
     """'II,III,aVF' / 'V1-V3' / 'I,aVL,V5,V6' -> leads (written here, independent of the parser)."""
     out: list[str] = []

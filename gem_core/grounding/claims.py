@@ -97,10 +97,12 @@ class LeadRef:
     start: int
     end: int
     leads: tuple[str, ...]
+    group: bool = False     # written as a group word ("inferior"), not as lead names
 
 
 def find_lead_refs(text: str) -> list[LeadRef]:
     """Lead references in a text, adjacent ones merged ("II, III and aVF" is one)."""
+    text = text.translate(_NORMALISE)   # one character for one: offsets stay valid
     atoms: list[LeadRef] = []
     for m in _LEAD_TOKEN.finditer(text):
         if _NOT_LEAD_BEFORE.search(text[:m.start()]):
@@ -123,7 +125,7 @@ def find_lead_refs(text: str) -> list[LeadRef]:
             leads += next(ls for w, ls in GROUP_WORDS if re.fullmatch(w, g.group(0), re.IGNORECASE))
         if any(a.start < m.end() and m.start() < a.end for a in atoms):
             continue
-        atoms.append(LeadRef(m.start(), m.end(), sort_leads(leads)))
+        atoms.append(LeadRef(m.start(), m.end(), sort_leads(leads), group=True))
     atoms.sort(key=lambda r: r.start)
     merged: list[LeadRef] = []
     for ref in atoms:
@@ -133,7 +135,7 @@ def find_lead_refs(text: str) -> list[LeadRef]:
                                       text[merged[-1].start:merged[-1].end], re.IGNORECASE)
         if merged and not closed and _LIST_SEP.match(text[merged[-1].end:ref.start]):
             last = merged[-1]
-            merged[-1] = LeadRef(last.start, ref.end, sort_leads(last.leads + ref.leads))
+            merged[-1] = LeadRef(last.start, ref.end, sort_leads(last.leads + ref.leads), last.group and ref.group)
         else:
             merged.append(ref)
     # Extend each reference over a "leads"/"in lead" prefix so the claim text reads whole.
@@ -333,7 +335,8 @@ _QTX = r"QTc?(?:[- ]intervals?)?"
 _STX = r"ST[- ]?(?:segments?[- ]?)?"
 _TX = r"T[- ]?waves?"
 _AVB = r"(?:AV |A-V |atrioventricular |heart )?(?:conduction )?block"
-_COP = r"(?:(?:is|are|was|were|remains?|appears?|seems?)\s+)?(?:not\s+)?"
+_COP = (r"(?:(?:is|are|was|were|remains?|appears?|seems?)\s+)?(?:not\s+)?"
+        r"(?:(?:markedly|significantly|mildly|slightly|moderately|severely|clearly|minimally)\s+)?")
 # An interval named with its value before the verdict: "QRS duration of 86 ms is within normal limits".
 _VAL = r"(?: (?:of|at|is|measuring|was) (?:approximately |about )?[\d.]+\s?(?:ms|msec|s|sec)\b,?)?"
 # (names, value when not negated, pattern). Order matters only among patterns that start at the
@@ -355,7 +358,7 @@ FINDINGS: list[tuple[tuple[str, ...], bool, str]] = [
     (("FIRST_DEGREE_AV_BLOCK",), False,
      r"(?:normal|unremarkable) " + _PRX + r"|" + _PRX + _VAL + r" " + _COP + r"(?:normal|within normal limits)"),
     (("HIGHER_DEGREE_AV_BLOCK",), True,
-     r"(?:second|2nd|third|3rd|higher)[- ]degree " + _AVB + r"|Mobitz(?: type)? (?:I|II|1|2)\b|Wenckebach|"
+     r"(?:Mobitz(?: type)? (?:I|II|1|2) )?(?:second|2nd|third|3rd|higher)[- ]degree " + _AVB + r"|Mobitz(?: type)? (?:I|II|1|2)\b|Wenckebach|"
      r"complete heart block|(?:complete|high-grade) AV block"),
     (("AV_BLOCK",), True, r"\b(?:AV|A-V|atrioventricular) (?:conduction )?block|\bheart block|\bAVB\b"),
     (("AV_BLOCK",), False, r"normal (?:AV|A-V|atrioventricular) conduction|(?:AV|A-V|atrioventricular) conduction is normal"),
@@ -384,7 +387,7 @@ FINDINGS: list[tuple[tuple[str, ...], bool, str]] = [
      r"QTc? prolongation"),
     (("LONG_QTC",), False, r"normal " + _QTX + r"|" + _QTX + _VAL + r" " + _COP + r"(?:normal|within normal limits)"),
     (("NORMAL_VOLTAGE",), True, r"normal (?:QRS )?voltages?|QRS voltages? " + _COP + r"normal"),
-    (("LOW_VOLTAGE",), True, r"low[- ](?:QRS[- ])?voltages?|low[- ]amplitude QRS|(?:reduced|diminished|decreased) "
+    (("LOW_VOLTAGE",), True, r"low[- ](?:QRS[- ])?voltages?(?: QRS(?: complex(?:es)?)?)?|low[- ]amplitude QRS|(?:reduced|diminished|decreased) "
      r"(?:QRS )?(?:voltages?|amplitudes?)|QRS (?:voltages?|amplitudes?) " + _COP + r"(?:low|reduced|diminished)"),
     (("LVH_VOLTAGE",), True, r"voltage criteria for (?:left ventricular hypertrophy|LVH)|left ventricular hypertrophy|\bLVH\b|"
      r"(?:increased|high|prominent) (?:QRS )?voltages?"),
@@ -405,7 +408,7 @@ FINDINGS: list[tuple[tuple[str, ...], bool, str]] = [
     (("T_INVERSION",), True, r"(?:deep(?:ly)? )?" + r"\bT[- ]?wave inversions?|(?:deep(?:ly)? )?inverted " + _TX + r"|\b" + _TX
      + r" " + _COP + r"inverted|negative " + _TX + r"|T[- ]?wave negativity"),
     (("T_INVERSION",), False, r"upright " + _TX + r"|\b" + _TX + r" " + _COP + r"(?:upright|positive)|positive " + _TX),
-    (("T_FLAT",), True, r"flat(?:tened)? " + _TX + r"|T[- ]?wave flattening"),
+    (("T_FLAT",), True, r"flat(?:tened)? " + _TX + r"|T[- ]?wave flattening|\b" + _TX + r" " + _COP + r"(?:flat|flattened)"),
     (("MYOCARDIAL_INFARCTION",), True, r"(?:acute |old |prior |previous |recent |age[- ]undetermined |evolving )?"
      r"(?:myocardial )?infarct(?:ion)?s?|\bMI\b|\bNSTEMI\b"),
     (("NORMAL_ECG",), True, r"normal (?:12-lead )?(?:ECG|EKG|electrocardiogram|tracing)|(?:ECG|EKG|electrocardiogram|tracing)"
@@ -664,7 +667,7 @@ def _leads_for(name, start, end, refs, gapmask, masked, allow_list, earlier, adj
     # 1. an adjective right before a finding: "inferior ST elevation", "infero-lateral MI".
     if adjective:
         for r in refs:
-            if r.end <= start and start - r.end <= 20 and re.fullmatch(
+            if r.group and r.end <= start and start - r.end <= 20 and re.fullmatch(
                     r"[\s-]*(?:(?:and|or|,)\s*)?(?:[a-z]+[\s-]+)?", masked[r.end:start], re.I) \
                     and not re.match(r"\s*(?:lead|leads)\b|\s*,", masked[r.end:start]):
                 return r.leads, (r.start, r.end)
