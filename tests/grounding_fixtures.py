@@ -67,10 +67,19 @@ def with_changes(m: dict, **global_changes) -> dict:
     return out
 
 
+_COHORT: list[dict] = []   # filled once per process: several test modules import the fixture
+
+
 @pytest.fixture(scope="session")
 def grounding_cohort(shared_ecg: Path) -> list[dict]:
     """[{source, record_id, uri, signal, measurements, report}] for the real records and
     N_SYNTH synthetic ECGs, measured once."""
+    if not _COHORT:
+        _COHORT.extend(_measure_cohort(shared_ecg))
+    return _COHORT
+
+
+def _measure_cohort(shared_ecg: Path) -> list[dict]:
     from gem_core.grounding.knowledge import clinician_text_from_metadata
     from gem_core.measure import measure_ecg
     from gem_core.prepare import load_prepared

@@ -115,3 +115,11 @@ def test_claims_serialise():
     for c in parse_claims("Sinus rhythm at 72 bpm; QRS 0.09 s; no ST elevation in V1-V3."):
         d = json.loads(json.dumps(c.to_dict()))
         assert {"text", "kind", "name", "value", "leads", "span"} <= set(d)
+
+
+def test_base_lead_groups_are_the_measurement_stages():
+    """The parser's four base groups are the ones the findings carry (MEASUREMENTS_SCHEMA)."""
+    from gem_core.grounding.claims import ANTERIOR, INFERIOR, LATERAL, SEPTAL
+    from gem_core.measure.findings import GROUPS
+
+    assert GROUPS == {"inferior": INFERIOR, "lateral": LATERAL, "anterior": ANTERIOR, "septal": SEPTAL}

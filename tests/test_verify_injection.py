@@ -19,9 +19,8 @@ from gem_core.grounding import tolerances as T
 from gem_core.grounding.claims import find_lead_refs, parse_claims
 from gem_core.grounding.knowledge import clinician_labels, knowledge_paragraph
 from gem_core.grounding.verify import Evidence, verify_report
+from gem_core.measure.findings import GROUPS
 
-GROUPS = {"inferior": ("II", "III", "aVF"), "lateral": ("I", "aVL", "V5", "V6"), "anterior": ("V3", "V4"),
-          "septal": ("V1", "V2")}
 _NUM_UNIT = re.compile(r"(?<![A-Za-z0-9.])([+-]?\d+(?:\.\d+)?)(\s*/\s*\d+(?:\.\d+)?)?(\s*-?\s*)"
                        r"(ms|milliseconds|s\b|mV|mm|bpm|beats per minute|beats/min|/min|°|degrees)?")
 SCALE = {"ms": 1.0, "milliseconds": 1.0, "s": 1000.0, "mV": 1.0, "mm": 0.1}

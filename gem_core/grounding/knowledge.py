@@ -26,16 +26,15 @@ import re
 from dataclasses import dataclass, field
 
 from gem_core.grounding.claims import ANTERIOR, INFERIOR, LATERAL, SEPTAL, parse_claims, sort_leads
-from gem_core.grounding.verify import SUPPORTED, Evidence, Verdict, normalise_labels, verify_report
+from gem_core.grounding.verify import (SINUS, SUPPORTED, T_UPRIGHT_LEADS, Evidence, Verdict, normalise_labels,
+                                       verify_report)
 from gem_core.leads import LIMB_LEADS, PRECORDIAL_LEADS, STANDARD_LEADS
 from gem_core.model.prompt import GROUNDING_QUESTION, IMAGE_PLACEHOLDER
 
-SINUS = ("SINUS_RHYTHM", "SINUS_BRADYCARDIA", "SINUS_TACHYCARDIA")
 RHYTHMS = SINUS + ("AF", "ATRIAL_FLUTTER", "JUNCTIONAL_RHYTHM", "PACED_RHYTHM")
 # Codes of which a record has at most one: a clinician's choice removes the measured others.
 FAMILIES = (set(RHYTHMS), {"RBBB", "LBBB", "INCOMPLETE_RBBB", "INCOMPLETE_LBBB"},
             {"LEFT_AXIS_DEVIATION", "RIGHT_AXIS_DEVIATION"})
-T_UPRIGHT_LEADS = ("I", "II", "V3", "V4", "V5", "V6")
 # Lead-group words as the paragraphs write them (the parser reads each back to these leads).
 PLAIN_GROUPS: list[tuple[str, tuple[str, ...]]] = [
     ("infero-lateral", INFERIOR + LATERAL), ("anteroseptal", SEPTAL + ANTERIOR),
