@@ -174,3 +174,27 @@ def test_verdict_counts_score_and_json():
     assert not v.fully_supported
     empty = verify_report("The patient was seen today.", NORMAL)
     assert empty.counts["claims"] == 0 and empty.score == 0.0 and not empty.fully_supported
+
+
+def test_nothing_measured_means_nothing_verified_and_no_crash():
+    """A flat ECG (the measurement stage returns nulls): every claim of every corpus paragraph
+    is unverifiable; random word salad from the corpus vocabulary never raises."""
+    import random
+
+    import numpy as np
+    from grounding_corpus import CORPUS, HELDOUT
+
+    from gem_core.measure import measure_ecg
+
+    flat = measure_ecg(np.zeros((12, 5000), np.float32)).to_dict()
+    for item in CORPUS + HELDOUT:
+        v = verify_report(item["text"], flat)
+        assert v.counts["claims"] > 0
+        assert [cc.to_dict() for cc in v.claims if cc.status != "unverifiable"] == [], item["id"]
+    words = " ".join(c["text"] for c in CORPUS).split()
+    rng = random.Random(0)
+    for _ in range(100):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 200)))
+        verify_report(text, NORMAL).to_dict()
+    for odd in ("", "....", "V1-V3-V5-", "120-", "0.12.3 s", "QTc/QT 1/2 ms", "P-R-T axes 1 2", "\u00b0 12"):
+        verify_report(odd, flat)

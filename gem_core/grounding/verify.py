@@ -399,6 +399,8 @@ def _axis_rule(code: str | None):
         axis = ev.g.get("qrs_axis_deg")
         text = f"QRS axis {axis:+.0f} deg" if axis is not None else ev.unmeasured_reason("qrs_axis")
         near = T.borderline("axis_left", axis) or T.borderline("axis_right", axis)
+        if axis is None:
+            return UNVERIFIABLE, text
         if code is None:   # NORMAL_AXIS
             abnormal = ev.has("LEFT_AXIS_DEVIATION", "RIGHT_AXIS_DEVIATION") or (axis is not None and axis <= -90)
             return _present_absent(c, not abnormal, text, axis is not None, near)
@@ -463,6 +465,8 @@ def _lvh(c: Claim, ev: Evidence):
 def _normal_voltage(c: Claim, ev: Evidence):
     limb, _ = _limb_precordial_max(ev)
     text = "findings: " + (", ".join(sorted(ev.codes & {"LOW_VOLTAGE", "LVH_VOLTAGE"})) or "no voltage finding")
+    if limb is None:
+        return UNVERIFIABLE, "QRS amplitudes not measured"
     return _present_absent(c, not ev.has("LOW_VOLTAGE", "LVH_VOLTAGE"), text, limb is not None, False)
 
 
@@ -571,6 +575,8 @@ def _st_t(c: Claim, ev: Evidence):
 def _mi(c: Claim, ev: Evidence):
     found = ev.finding_leads("PATHOLOGICAL_Q", "ST_ELEVATION")
     text = "Q-wave / ST-elevation finding leads: " + (", ".join(_ordered(found)) or "none")
+    if not found and not _lead_vals(ev, "st_deviation", STANDARD_LEADS):
+        return UNVERIFIABLE, "Q waves and ST level not measured"
     if ev.has("LBBB") and not found:
         return UNVERIFIABLE, text + "; infarct criteria not applied with LBBB"
     if c.value and c.leads and found and not (set(c.leads) & found):
