@@ -308,6 +308,16 @@ CORPUS: list[dict] = [
         "left bundle branch block, but the QRS is wide at 128 ms. ST segments are not elevated."),
         claims=["-AF", "-ATRIAL_FLUTTER", "+SINUS_RHYTHM", "heart_rate 81", "-LBBB", "+WIDE_QRS", "qrs 128",
                 "-ST_ELEVATION"]),
+    # --- ST form (one of GEM's 14 per-beat features) ------------------------------------------
+    dict(id="gem_st_form", text=(
+        "Sinus rhythm at 76 bpm with regular RR intervals of 790 ms. The ST segments show a horizontal form "
+        "in leads V4 to V6 and are upsloping in V2 and V3, with ST deviation within 0.05 mV. T wave duration "
+        "is 170 ms in V5. QTc 418 ms."),
+        claims=["+SINUS_RHYTHM", "heart_rate 76", "+RHYTHM_REGULAR", "rr 790", "+ST_FORM_HORIZONTAL @V4-V6",
+                "+ST_FORM_UPSLOPING @V2,V3", "st_deviation <0.05", "t_duration 170 @V5", "qtc 418"]),
+    dict(id="gem_st_form_2", text=(
+        "In V1 to V3 the ST segments are downsloping, and the T waves are inverted in V1 and V2."),
+        claims=["+ST_FORM_DOWNSLOPING @V1-V3", "+T_INVERSION @V1,V2"]),
 ]
 
 

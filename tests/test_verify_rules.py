@@ -198,3 +198,10 @@ def test_nothing_measured_means_nothing_verified_and_no_crash():
         verify_report(text, NORMAL).to_dict()
     for odd in ("", "....", "V1-V3-V5-", "120-", "0.12.3 s", "QTc/QT 1/2 ms", "P-R-T axes 1 2", "\u00b0 12"):
         verify_report(odd, flat)
+
+
+def test_st_form_claims_use_the_per_lead_median_form():
+    m = make_measurements(leads={ld: {"median": {"st_form": "upsloping"}} for ld in ("V2", "V3", "V4")})
+    assert status_of("Upsloping ST segments in V2-V4.", m, "ST_FORM_UPSLOPING") == "supported"
+    assert status_of("The ST segments are horizontal in V2 and V3.", m, "ST_FORM_HORIZONTAL") == "contradicted"
+    assert status_of("The ST segments are horizontal in V5 and V6.", m, "ST_FORM_HORIZONTAL") == "supported"

@@ -164,7 +164,7 @@ _RANGE_SEP = re.compile(r"^\s*(?:-|to|and)\s*$", re.IGNORECASE)
 _QUALIFIERS = [
     (re.compile(r"(?:approximately|approx\.?|about|around|roughly|nearly|near|~|circa|ca\.)\s*$", re.I), "~"),
     (re.compile(r"(?:up to|peaking at|maximal(?:ly)?|maximum of|max\.?|reaching|as much as)\s*$", re.I), "max"),
-    (re.compile(r"(?:<=?|less than|under|below|at most|not exceeding|no more than|shorter than|lower than)\s*$", re.I), "<"),
+    (re.compile(r"(?:<=?|less than|under|below|at most|not exceeding|no more than|shorter than|lower than|within)\s*$", re.I), "<"),
     (re.compile(r"(?:>=?|greater than|more than|over|above|exceeding|at least|longer than|higher than)\s*$", re.I), ">"),
 ]
 
@@ -400,6 +400,13 @@ FINDINGS: list[tuple[tuple[str, ...], bool, str]] = [
     (("ST_DEPRESSION",), True, r"(?:horizontal |downsloping |upsloping )?\b" + _STX + r"depressions?|\bST(?:[- ]segments?)? "
      + _COP + r"depressed|depress(?:ed|ion of) (?:the )?ST(?:[- ]segments?)?|reciprocal (?:" + _STX + r")?depressions?"),
     (("ST_T_CHANGES",), True, r"\bST[- ]?T(?:[- ]wave)? (?:changes?|abnormalit(?:y|ies))|repolari[sz]ation abnormalit(?:y|ies)"),
+    # ST form, one of GEM's 14 per-beat features: "horizontal ST segments", "the ST segments
+    # are upsloping", "ST segments with a downsloping form".
+    *[((f"ST_FORM_{label.upper()}",), True,
+       rf"(?:{words}) ST[- ]segments?|\bST[- ]segments? " + _COP + rf"(?:{words})|\bST[- ]segments? "
+       rf"(?:show |have |has |with )?(?:an? )?(?:{words}) (?:form|morphology|shape|course|contour)")
+      for label, words in (("horizontal", r"horizontal"), ("upsloping", r"up-?sloping|upslope"),
+                           ("downsloping", r"down-?sloping|declining|downslope"))],
     (("ST_CHANGES",), True, r"\b" + _STX + r"(?:changes?|abnormalit(?:y|ies)|deviations?|shifts?)"),
     (("ST_CHANGES",), False, r"\bST(?:[- ]segments?)? " + _COP + r"(?:isoelectric|at (?:the )?baseline|normal)|isoelectric ST(?:[- ]segments?)?"),
     (("ISCHAEMIA",), True, r"isch(?:a)?emi(?:a|c(?: changes?)?)"),
@@ -419,7 +426,8 @@ FINDINGS: list[tuple[tuple[str, ...], bool, str]] = [
 _FINDING_RE = re.compile("|".join(f"(?P<f{k}>{p})" for k, (_, _, p) in enumerate(FINDINGS)), re.IGNORECASE)
 # Findings whose claims carry leads.
 LEAD_BOUND = frozenset({"ST_ELEVATION", "ST_DEPRESSION", "ST_CHANGES", "ST_T_CHANGES", "ISCHAEMIA",
-                        "PATHOLOGICAL_Q", "T_INVERSION", "T_FLAT", "MYOCARDIAL_INFARCTION", "LOW_VOLTAGE"})
+                        "PATHOLOGICAL_Q", "T_INVERSION", "T_FLAT", "MYOCARDIAL_INFARCTION", "LOW_VOLTAGE",
+                        "ST_FORM_HORIZONTAL", "ST_FORM_UPSLOPING", "ST_FORM_DOWNSLOPING"})
 # Phrases that look like findings but are not claims ("small septal q waves" are normal;
 # "otherwise normal ECG" describes nothing checkable on its own).
 _SKIP_BEFORE = re.compile(r"(?:small|septal|physiological|physiologic|tiny|narrow|normal|otherwise|no other|"

@@ -400,9 +400,30 @@ class Writer:
             if missing:
                 out_sentences.append((f"st.no_{missing[0]}", f"There is no ST {missing[0]}."))
             return [("+".join(p for p, _ in out_sentences), " ".join(t for _, t in out_sentences))]
-        return [("st.none.1", "There is no ST elevation or depression."),
+        none = [("st.none.1", "There is no ST elevation or depression."),
                 ("st.none.2", "ST segments are isoelectric, without elevation or depression."),
                 ("st.none.3", "No significant ST-segment deviation is present.")]
+        form = self.st_form()
+        if form and self.rng.random() < 0.5:
+            p, t = self.rng.choice(none)
+            return [(f"{p}+{form[0]}", f"{t} {form[1]}")]
+        return none
+
+    def st_form(self) -> tuple[str, str] | None:
+        """The ST form (one of GEM's 14 features) in the leads that share the commonest one."""
+        forms = {ld: f for ld in STANDARD_LEADS
+                 if (f := ((self.ev.leads.get(ld) or {}).get("median") or {}).get("st_form")) and self.ev.usable(ld)}
+        if len(forms) < 2:
+            return None
+        label = max(set(forms.values()), key=list(forms.values()).count)
+        leads = [ld for ld, f in forms.items() if f == label]
+        leads = sort_leads(self.rng.sample(leads, min(len(leads), self.rng.choice([2, 3, 4]))))
+        if len(leads) < 2:
+            return None
+        word = {"upsloping": "upsloping", "downsloping": "downsloping"}.get(label, label)
+        lt = self.f.leads(leads)
+        return self.rng.choice([("st.form.1", f"The ST segments are {word} in {lt}."),
+                                ("st.form.2", f"In {lt} the ST segments have a {word} form.")])
 
     def q_waves(self) -> list[tuple[str, str]]:
         if self.has("LBBB"):

@@ -572,6 +572,21 @@ def _st_t(c: Claim, ev: Evidence):
     return _lead_group_verdict(c, found, text, lambda ld: False)
 
 
+def _st_form(label: str):
+    """ST form claims against the per-lead median ST form (the measurement stage's labels)."""
+    def rule(c: Claim, ev: Evidence):
+        forms = {ld: f for ld in (c.leads or STANDARD_LEADS)
+                 if ev.usable(ld) and (f := ((ev.leads.get(ld) or {}).get("median") or {}).get("st_form"))}
+        if not forms:
+            return UNVERIFIABLE, "ST form not measured"
+        text = "ST form " + ", ".join(f"{ld} {f}" for ld, f in forms.items())
+        share = sum(f == label for f in forms.values()) / len(forms)
+        if c.value:
+            return (SUPPORTED if share >= 0.5 else CONTRADICTED if share == 0 else UNVERIFIABLE), text
+        return (SUPPORTED if share == 0 else CONTRADICTED if share >= 0.5 else UNVERIFIABLE), text
+    return rule
+
+
 def _mi(c: Claim, ev: Evidence):
     found = ev.finding_leads("PATHOLOGICAL_Q", "ST_ELEVATION")
     text = "Q-wave / ST-elevation finding leads: " + (", ".join(_ordered(found)) or "none")
@@ -638,6 +653,9 @@ _RULES = {
     "T_INVERSION": _t_inversion,
     "T_FLAT": _unassessed,
     "MYOCARDIAL_INFARCTION": _mi,
+    "ST_FORM_HORIZONTAL": _st_form("horizontal"),
+    "ST_FORM_UPSLOPING": _st_form("upsloping"),
+    "ST_FORM_DOWNSLOPING": _st_form("downsloping"),
     "NORMAL_ECG": _normal_ecg,
 }
 
