@@ -44,6 +44,7 @@ class Figure:
     date: str | None
     machine: str = ""
     note: str = ""
+    superseded_by: str = ""      # kept for the record, not counted: another figure covers it
 
     @property
     def unit(self) -> str:
@@ -85,7 +86,7 @@ def load_figures(path: Path | str) -> list[Figure]:
             raise ValueError(f"{path}: figure {name}: value must be positive, got {d['value']}")
         figures.append(Figure(name=name, value=d["value"], kind=d["kind"], stages=list(d["stages"]),
                               source=d["source"], date=d["date"], machine=d.get("machine", ""),
-                              note=d.get("note", "")))
+                              note=d.get("note", ""), superseded_by=d.get("superseded_by", "")))
     return figures
 
 
@@ -97,7 +98,7 @@ def size(figures: list[Figure], n_ecgs: int = 800_000, gpu_counts=(1, 2, 4, 8, 1
     cpu_s = 0.0
     gpu_figs = []
     for fig in figures:
-        if fig.value is None:
+        if fig.value is None or fig.superseded_by:
             continue
         for s in fig.stages:
             if s in covered:
@@ -149,6 +150,8 @@ def markdown(figures: list[Figure], s: Sizing, figures_path: str, assumption_fla
            "| figure | value | stages | source | date | machine |", "|---|---:|---|---|---|---|"]
     for f in figures:
         value = f"{f.value:.4g} {f.unit}" if f.value is not None else f"none ({f.note or 'not measured'})"
+        if f.superseded_by:
+            value += f" (not counted: superseded by {f.superseded_by})"
         out.append(f"| {f.name} | {value} | {', '.join(f.stages)} | {f.source} | {f.date or '-'} | "
                    f"{f.machine or '-'} |")
     if s.gpu_is_assumption:
@@ -241,19 +244,45 @@ def pick_text(text: str, pattern: str) -> float:
     return float(last[0] if isinstance(last, tuple) else last)
 
 
+def rate_from_reports(output_uri: str, column: str) -> tuple[float, int]:
+    """(1 / median seconds, rows) of a stage-time column (`t_prepare_s`, `t_verify_s`,
+    `t_infer_s`) over the `ok` rows a scoring run committed under `output_uri`. The median,
+    because a worker's first row also pays its imports (seconds), which a mean over a short run
+    would spread over every row; `t_infer_s` is the row's share of its batch's time, so on an
+    actor holding one GPU its inverse is reports/s per GPU."""
+    import statistics
+
+    from gem_core.report_store import ReportStore
+
+    table = ReportStore(output_uri).read(columns=["status", column])
+    if table is None:
+        raise ValueError(f"{output_uri}: no committed scoring run")
+    secs = [t for t, st in zip(table.column(column).to_pylist(), table.column("status").to_pylist())
+            if st == "ok" and t]
+    if not secs:
+        raise ValueError(f"{output_uri}: no ok row with a {column}")
+    return 1.0 / statistics.median(secs), len(secs)
+
+
 def this_machine() -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"
 
 
-def record(figures_path: Path, name: str, bench_output: str, key: str | None, kind: str,
+def record(figures_path: Path, name: str, bench_output: str | None, key: str | None, kind: str,
            stages: list[str], source: str, reduce: str = "max", scale: float = 1.0,
-           machine: str | None = None, note: str = "", regex: str | None = None) -> dict:
+           machine: str | None = None, note: str = "", regex: str | None = None,
+           reports: str | None = None, column: str | None = None, supersedes=()) -> dict:
     """Add or replace one figure, its value read from `bench_output` at the JSON `key` (or by
-    `regex` from a bench that prints text), times `scale` (e.g. a rate measured on a task that
-    held 4 cores: 0.25, to make it per core)."""
-    if (key is None) == (regex is None):
+    `regex` from a bench that prints text), or from the rows of a scoring run (`reports`,
+    `column`), times `scale` (e.g. a rate measured on a task that held 4 cores: 0.25).
+    `supersedes`: figures this one replaces for the table (kept in the file, marked)."""
+    if reports is not None:
+        value, n = rate_from_reports(reports, column)
+        value *= scale
+        where = f"1 / median {column} over {n} ok rows"
+    elif (key is None) == (regex is None):
         raise ValueError("give exactly one of key or regex")
-    if key is not None:
+    elif key is not None:
         value = pick(last_json_object(bench_output), key, reduce) * scale
         where = f"json {key}{'' if reduce == 'max' else ' ' + reduce}"
     else:
@@ -269,6 +298,10 @@ def record(figures_path: Path, name: str, bench_output: str, key: str | None, ki
     if note:
         entry["note"] = note
     doc.setdefault("figures", {})[name] = entry
+    for old in supersedes:
+        if old not in doc["figures"]:
+            raise ValueError(f"{figures_path}: no figure {old} to supersede")
+        doc["figures"][old]["superseded_by"] = name
     tmp = figures_path.with_suffix(".tmp")
     with open(tmp, "w") as f:
         json.dump(doc, f, indent=2)
@@ -283,11 +316,15 @@ def main(argv=None) -> int:
     if argv[:1] == ["record"]:
         p = argparse.ArgumentParser(prog="sizing.py record", description=record.__doc__)
         p.add_argument("name")
-        p.add_argument("--from", dest="src", required=True, metavar="FILE",
+        p.add_argument("--from", dest="src", metavar="FILE",
                        help="the bench's output (its last JSON line is read); - for stdin")
         how = p.add_mutually_exclusive_group(required=True)
         how.add_argument("--key", help="dotted path to the number in the JSON line; * maps over lists")
         how.add_argument("--regex", help="for text output: first group of the last match")
+        how.add_argument("--from-reports", metavar="OUTPUT_URI",
+                         help="a scoring run's output: 1 / median of --column over its ok rows")
+        p.add_argument("--column", choices=["t_prepare_s", "t_verify_s", "t_infer_s"],
+                       help="with --from-reports: the stage-time column")
         p.add_argument("--kind", required=True, choices=["cpu", "gpu"])
         p.add_argument("--stages", required=True, help=f"comma list of {', '.join(CPU_STAGES + GPU_STAGES)}")
         p.add_argument("--source", required=True, help="the command that produced the output")
@@ -295,11 +332,18 @@ def main(argv=None) -> int:
         p.add_argument("--scale", type=float, default=1.0)
         p.add_argument("--machine", default=None)
         p.add_argument("--note", default="")
+        p.add_argument("--supersedes", default="", metavar="NAMES",
+                       help="comma list of figures this one replaces (kept, marked, not counted)")
         p.add_argument("--figures", type=Path, default=DEFAULT_FIGURES)
         a = p.parse_args(argv[1:])
-        text = sys.stdin.read() if a.src == "-" else Path(a.src).read_text()
+        if a.from_reports is not None and a.column is None:
+            p.error("--from-reports needs --column")
+        if a.from_reports is None and a.src is None:
+            p.error("--key and --regex read the bench output given by --from")
+        text = None if a.src is None else sys.stdin.read() if a.src == "-" else Path(a.src).read_text()
         entry = record(a.figures, a.name, text, a.key, a.kind, a.stages.split(","), a.source,
-                       a.reduce, a.scale, a.machine, a.note, a.regex)
+                       a.reduce, a.scale, a.machine, a.note, a.regex, a.from_reports, a.column,
+                       [x for x in a.supersedes.split(",") if x])
         print(json.dumps({a.name: entry}, indent=2))
         return 0
 

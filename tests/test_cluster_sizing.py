@@ -183,3 +183,28 @@ def test_committed_figures_have_provenance_and_print_a_table():
     assert ("ASSUMPTION" in out.stdout) == (not has_gpu)
     rows = [line for line in out.stdout.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert len(rows) == 7 and not any("never" in r for r in rows)
+
+
+def test_record_supersedes_keeps_the_old_figure_out_of_the_sums(tmp_path):
+    """A figure covering several stages (the scoring job's own prepare stage) replaces a
+    narrower bench figure for the table; the old one stays in the file, marked."""
+    figures = tmp_path / "f.json"
+    render_out = "  model input, ours (fast route)        40.00 /s       25.0 ms\n"
+    sizing.record(figures, "render_bench", render_out, None, "cpu", ["render"], "bench/render.py",
+                  regex=r"fast route\)\s+([0-9.]+) /s")
+    job_out = '{"metrics": {"prepare_ecgs_per_s_per_worker": 5.0}}'
+    with pytest.raises(ValueError, match="counted twice"):
+        sizing.record(figures, "job_prepare", job_out, "metrics.prepare_ecgs_per_s_per_worker", "cpu",
+                      ["read", "prepare", "measure", "render"], "gem-ecg score --json")
+        sizing.size(sizing.load_figures(figures))
+    sizing.record(figures, "job_prepare", job_out, "metrics.prepare_ecgs_per_s_per_worker", "cpu",
+                  ["read", "prepare", "measure", "render"], "gem-ecg score --json",
+                  supersedes=["render_bench"])
+    figs = sizing.load_figures(figures)
+    assert {f.name: f.superseded_by for f in figs} == {"render_bench": "job_prepare", "job_prepare": ""}
+    s = sizing.size(figs, assume_gpu_reports_per_s=1.0)
+    assert s.cpu_s_per_ecg == pytest.approx(1 / 5.0)          # render's 1/40 not added again
+    assert "not counted: superseded by job_prepare" in sizing.markdown(figs, s, "f", "--a")
+    with pytest.raises(ValueError, match="no figure nope"):
+        sizing.record(figures, "x", job_out, "metrics.prepare_ecgs_per_s_per_worker", "cpu",
+                      ["verify"], "gem-ecg score --json", supersedes=["nope"])
