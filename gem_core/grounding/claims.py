@@ -25,7 +25,7 @@ The vocabulary is explicit tables below; anything not in them is not a claim.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from gem_core.leads import LIMB_LEADS, PRECORDIAL_LEADS, STANDARD_LEADS
 
@@ -438,7 +438,7 @@ _NEG_CUE = re.compile(r"\b(?:no|not|without|absence of|negative for|free of|neit
                       r"rather than|instead of)\b", re.IGNORECASE)
 _NEG_AFTER = re.compile(r"^\s*(?:(?:is|are|was|were)\s+)?(?:absent|not (?:seen|present|observed|identified|evident|noted|met)"
                         r"|ruled out|excluded)\b", re.IGNORECASE)
-# Where a clause ends for negation and for "a lead mentioned earlier in the clause".
+# Where a clause ends for "a lead mentioned earlier in the clause".
 _LEAD_BREAK = re.compile(r"[;:]|\b(?:but|however|whereas|while|although|though|yet)\b|,\s*which\b", re.IGNORECASE)
 # Negation also stops at "with" ("no Q waves, with a narrow QRS") and at a new clause
 # ("no ST elevation, and the QRS is narrow").
@@ -544,7 +544,7 @@ def parse_claims(text: str) -> list[Claim]:
 
 def _parse_sentence(sent: str, offset: int, original: str) -> list[Claim]:
     sokolow = [(m.start(), m.end()) for m in _SOKOLOW_SUM.finditer(sent)]
-    refs = [r for r in find_lead_refs(_mask(sent, sokolow).replace("¤", " "))]
+    refs = find_lead_refs(_mask(sent, sokolow).replace("¤", " "))   # "SV1 + RV5" names no leads
     masked = _mask(sent, [(r.start, r.end) for r in refs])
     numbers = find_numbers(masked)
     subjects = find_subjects(masked)
