@@ -1,0 +1,334 @@
+"""Wave boundaries (P, QRS, T onsets and offsets) on beat-aligned arrays, vectorised.
+
+Every function takes arrays shaped (..., W): W samples of one beat window, aligned so that
+sample `r0` is the beat's QRS fiducial; the leading axes are anything (leads, beats x
+leads), so one code path serves the median beat of each lead, the global (all-lead)
+signals and every single beat.
+
+Methods, as in interpretive programs:
+- QRS onset/offset: where the slope magnitude ("velocity"; summed over leads, the spatial
+  velocity) falls under a threshold for 30 ms, outwards from its peak. A threshold on the
+  slope, not the amplitude, so an elevated J point is still found.
+- P onset/offset: where the P wave's magnitude (spatial magnitude over leads for the global
+  P) rises above / falls below a fraction of its peak, above the noise.
+- T offset: tangent method (intersection of the tangent at the steepest point of the
+  descending limb with the baseline; Postema & Wilde, Curr Cardiol Rev 2014); T onset the
+  same on the ascending limb against the ST level.
+All positions are sample indices in the window; -1 (ints) or NaN (floats) where not found.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+from scipy.signal import find_peaks
+
+
+@dataclass(frozen=True)
+class DelineationConfig:
+    qrs_threshold: float = 0.10    # of (peak - resting) spatial velocity
+    quiet_s: float = 0.030         # velocity below threshold this long = PR / ST segment
+    st_search_s: float = 0.26      # QRS bounds looked for within 260 ms of the peak slope
+    lull_s: float = 0.045          # a quiet stretch this short ...
+    lull_resume: float = 0.25      # ... then velocity >= 25 % of the peak: still the QRS
+    anchor_s: float = 0.06         # peak velocity searched within +-60 ms of the fiducial
+    min_qrs_snr: float = 4.0       # peak velocity over resting velocity to call a QRS
+    p_threshold: float = 0.05      # of the P magnitude peak, above noise
+    p_min_mv: float = 0.03         # smallest P wave we call present
+    p_snr: float = 4.0             # P peak over the median beat's noise magnitude
+    p_search_s: float = 0.40       # P searched up to this long before QRS onset
+    p_gap_s: float = 0.012         # ... and ending this long before it
+    t_start_s: float = 0.06        # T peak searched from J + 60 ms
+    t_tail_s: float = 0.22         # steepest descent within 220 ms after the T peak
+    t_min_mv: float = 0.05         # T smaller than this: no T end in that lead
+    t_peak_max_s: float = 0.55     # T peak before QRS onset + 0.55 s x RR^(1/3) (RR in s)
+
+
+def velocity(x: np.ndarray, fs: float) -> np.ndarray:
+    """Slope in mV/s along the last axis (central differences)."""
+    return np.gradient(x, axis=-1) * fs
+
+
+def _take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """a[..., idx[...]] for an index per row (idx clipped into range)."""
+    idx = np.clip(idx, 0, a.shape[-1] - 1)
+    return np.take_along_axis(a, idx[..., None], axis=-1)[..., 0]
+
+
+def _window_mask(w: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """(..., W) True for lo <= i < hi (per row)."""
+    i = np.arange(w)
+    return (i >= np.asarray(lo)[..., None]) & (i < np.asarray(hi)[..., None])
+
+
+def _quiet_runs(below: np.ndarray, k: int) -> np.ndarray:
+    """quiet[..., i] = below[..., i:i+k] all True (False where the run would pass the end)."""
+    w = below.shape[-1]
+    c = np.concatenate([np.zeros(below.shape[:-1] + (1,), np.int32),
+                        np.cumsum(below, axis=-1, dtype=np.int32)], axis=-1)
+    runs = (c[..., k:] - c[..., :-k]) == k          # (..., W-k+1)
+    pad = np.zeros(below.shape[:-1] + (w - runs.shape[-1],), bool)
+    return np.concatenate([runs, pad], axis=-1)
+
+
+def _last_true(mask: np.ndarray) -> np.ndarray:
+    rev = mask[..., ::-1]
+    return np.where(rev.any(-1), mask.shape[-1] - 1 - rev.argmax(-1), -1)
+
+
+def _first_true(mask: np.ndarray) -> np.ndarray:
+    return np.where(mask.any(-1), mask.argmax(-1), -1)
+
+
+def qrs_bounds(v: np.ndarray, r0: int | np.ndarray, fs: float,
+               cfg: DelineationConfig = DelineationConfig(), rr: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """QRS onset and offset from a slope magnitude `v` (..., W) >= 0.
+
+    Anchored at the velocity peak near `r0`; the QRS extends outwards until the velocity
+    stays under the threshold for `quiet_s` (30 ms): the PR segment before, the ST segment
+    after. A shorter lull inside the QRS (the top of a broad R' in RBBB or of a deep Q
+    wave, where every lead's slope passes through zero together) does not end it.
+    Threshold: resting level (20th percentile of `v` over the window) + `qrs_threshold` x
+    (peak - resting). `rr` (samples) keeps the search inside the cardiac cycle.
+    """
+    w = v.shape[-1]
+    r0 = np.broadcast_to(np.asarray(r0), v.shape[:-1])
+    i = np.arange(w)
+    h = int(cfg.anchor_s * fs)
+    anchor = np.argmax(np.where(_window_mask(w, r0 - h, r0 + h + 1), v, -np.inf), axis=-1)
+    peak = _take(v, anchor)
+    rest = np.percentile(v, 20, axis=-1)
+    thr = rest + cfg.qrs_threshold * (peak - rest)
+    below = v < thr[..., None]
+    reach = np.full(anchor.shape, int(cfg.st_search_s * fs))
+    if rr is not None:
+        reach = np.minimum(reach, (0.5 * np.broadcast_to(rr, anchor.shape)).astype(int))
+    on = np.full(anchor.shape, -1)
+    off = np.full(anchor.shape, -1)
+    for quiet_s in (cfg.quiet_s, cfg.quiet_s / 2):   # a shorter lull only if nothing else
+        q = max(2, int(round(quiet_s * fs)))
+        quiet = _quiet_runs(below, q)
+        before = _last_true(quiet & (i <= anchor[..., None] - q) & (i >= anchor[..., None] - reach[..., None]))
+        after = _first_true(quiet & (i > anchor[..., None]) & (i < anchor[..., None] + reach[..., None]))
+        on = np.where((on < 0) & (before >= 0), before + q, on)
+        off = np.where((off < 0) & (after >= 0), after, off)
+    # A short lull followed at once by fast activity again (>= 25 % of the peak) is inside
+    # the QRS (a broad terminal R'), not the ST segment: the ST-T resumes later and slower.
+    resume = _first_true(~below & (i > off[..., None]))
+    gap_ok = (off >= 0) & (resume >= 0) & (resume - off <= int(cfg.lull_s * fs))
+    q = max(2, int(round(cfg.quiet_s * fs)))
+    quiet = _quiet_runs(below, q)
+    again = _first_true(quiet & (i > resume[..., None]))
+    span = (i >= resume[..., None]) & (i < np.where(again >= 0, again, w)[..., None])
+    strong = np.where(span, v, 0).max(-1) >= cfg.lull_resume * peak
+    off = np.where(gap_ok & strong & (again >= 0) & (again < anchor + reach), again, off)
+    ok = (peak > cfg.min_qrs_snr * np.maximum(rest, 1e-9)) & (on >= 0) & (off > on)
+    return np.where(ok, on, -1), np.where(ok, off, -1)
+
+
+def wave_from_magnitude(a: np.ndarray, lo: np.ndarray, hi: np.ndarray, noise: np.ndarray,
+                        frac: float, extrapolate: int = 0
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Peak, onset, offset and peak value of a one-humped magnitude `a` (..., W) >= 0 inside
+    [lo, hi): the bounds are where `a` falls under noise + frac * (peak - noise), optionally
+    extrapolated to the noise floor over at most `extrapolate` samples."""
+    w = a.shape[-1]
+    inside = _window_mask(w, lo, hi)
+    pk = np.argmax(np.where(inside, a, -np.inf), axis=-1)
+    amp = _take(a, pk)
+    thr = noise + frac * np.maximum(amp - noise, 0)
+    below = (a < thr[..., None]) | ~inside
+    i = np.arange(w)
+    on = _last_true(below & (i < pk[..., None])) + 1
+    off = _first_true(below & (i > pk[..., None]))
+    off = np.where(off < 0, np.asarray(hi) - 1, off)
+    if extrapolate:
+        # carry each crossing down to the floor along the wave's slope just inside it (a
+        # threshold crossing alone sits late on a rounded onset); at most `extrapolate` samples
+        k = int(extrapolate)
+        rise = (_take(a, on + k) - _take(a, on)) / k
+        fall = (_take(a, off - k) - _take(a, off)) / k
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d_on = np.where(rise > 0, (_take(a, on) - noise) / rise, 0.0)
+            d_off = np.where(fall > 0, (_take(a, off) - noise) / fall, 0.0)
+        lo_b = np.broadcast_to(np.asarray(lo), on.shape)
+        on = np.maximum(on - np.clip(np.round(d_on), 0, k).astype(int), lo_b)
+        off = off + np.clip(np.round(d_off), 0, k).astype(int)
+    return pk, on, off, amp
+
+
+def t_wave(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, fs: float,
+           cfg: DelineationConfig = DelineationConfig(), near: np.ndarray | None = None
+           ) -> dict[str, np.ndarray]:
+    """T peak (index), amplitude (signed mV vs baseline), onset and offset (float indices)
+    of baseline-corrected leads `y` (..., W), searched in [lo, hi). With `near` (the
+    global T peak), each lead's peak is taken within +-40 ms of it, so that neither a P
+    wave of the next beat nor a depressed ST segment is taken for a lead's T."""
+    w = y.shape[-1]
+    lo = np.broadcast_to(np.asarray(lo), y.shape[:-1])
+    hi = np.broadcast_to(np.asarray(hi), y.shape[:-1])
+    inside = _window_mask(w, lo, hi)
+    if near is not None:
+        h = int(0.04 * fs)
+        near = np.broadcast_to(np.asarray(near), y.shape[:-1])
+        inside &= _window_mask(w, near - h, near + h + 1)
+    pk = np.argmax(np.where(inside, np.abs(y), -np.inf), axis=-1)
+    amp = _take(y, pk)
+    sgn = np.where(amp >= 0, 1.0, -1.0)[..., None]
+    v = velocity(y, fs)
+    i = np.arange(w)
+    # descending limb: steepest slope back towards the baseline after the peak, looked for
+    # only until the wave is back near the baseline (not in the next beat's P)
+    back = _first_true((i > pk[..., None]) & (sgn * y < 0.05 * np.abs(amp)[..., None]))
+    tail_end = np.where(back >= 0, back + int(0.02 * fs), pk + int(cfg.t_tail_s * fs))
+    tail_end = np.minimum(np.minimum(tail_end, hi), pk + int(cfg.t_tail_s * fs))
+    tail = (i >= pk[..., None]) & (i < tail_end[..., None])
+    s = np.argmax(np.where(tail, -sgn * v, -np.inf), axis=-1)
+    vs, ys = _take(v, s), _take(y, s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        off = s + (-ys / vs) * fs
+    off = np.where((sgn[..., 0] * vs < 0) & (off >= pk) & (off < hi + 0.05 * fs), off, np.nan)
+    # ascending limb: steepest slope towards the peak, tangent to the ST level at `lo`
+    rise = (i >= lo[..., None]) & (i <= pk[..., None])
+    s2 = np.argmax(np.where(rise, sgn * v, -np.inf), axis=-1)
+    v2, y2 = _take(v, s2), _take(y, s2)
+    st_level = _take(y, lo)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        on = s2 + ((st_level - y2) / v2) * fs
+    on = np.where((sgn[..., 0] * v2 > 0), np.clip(on, lo, pk), np.nan)
+    small = np.abs(amp) < cfg.t_min_mv
+    return {"peak": pk, "amp": amp, "on": np.where(small, np.nan, on),
+            "off": np.where(small, np.nan, off)}
+
+
+def robust_latest(values: np.ndarray, weight_ok: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Second-latest of the valid values along `axis` (the latest when only one or two are
+    valid): one lead's outlier cannot set a global offset."""
+    v = np.where(weight_ok & np.isfinite(values), values, -np.inf)
+    n = (v > -np.inf).sum(axis=axis)
+    srt = np.sort(v, axis=axis)
+    last = np.take(srt, -1, axis=axis)
+    second = np.take(srt, -2, axis=axis) if srt.shape[axis] > 1 else last
+    out = np.where(n >= 3, second, last)
+    return np.where(n > 0, out, np.nan)
+
+
+def robust_earliest(values: np.ndarray, ok: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Second-earliest of the valid values (earliest when fewer than three)."""
+    return -robust_latest(-values, ok, axis=axis)
+
+
+# --- whole beats: QRS + baseline, T, P on (B, L, W) windows -------------------------------------
+def _gather(a: np.ndarray, start: np.ndarray, k: int) -> np.ndarray:
+    """a (B, L, W) -> (B, L, k) samples from per-beat `start` (B,) on (clipped)."""
+    idx = np.clip(start[:, None] + np.arange(k)[None, :], 0, a.shape[-1] - 1)   # (B, k)
+    return np.take_along_axis(a, np.broadcast_to(idx[:, None, :], a.shape[:2] + (k,)), axis=-1)
+
+
+def _spatial(y: np.ndarray, usable: np.ndarray, smooth: int) -> np.ndarray:
+    """(B, W) magnitude over the usable leads of y (B, L, W), smoothed over `smooth` samples."""
+    return uniform_filter1d(np.sqrt((y[:, usable] ** 2).sum(1)), max(1, smooth), axis=-1)
+
+
+def qrs_and_baseline(beats: np.ndarray, usable: np.ndarray, r0: int, rr: np.ndarray, fs: float,
+                     cfg: DelineationConfig = DelineationConfig(),
+                     fallback: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
+    """Global QRS bounds (B,) from the spatial velocity of the usable leads, per-lead bounds
+    (B, L), and the leads minus their PR-segment level (20 to 4 ms before QRS onset).
+    `rr` (B,): the RR interval after each beat, in samples."""
+    av = np.abs(velocity(beats, fs))                                             # (B, L, W)
+    on, off = qrs_bounds(av[:, usable].sum(1), r0, fs, cfg, rr)
+    if fallback is not None:
+        on, off = np.where(on >= 0, on, fallback[0]), np.where(off >= 0, off, fallback[1])
+    lead_on, lead_off = qrs_bounds(av, r0, fs, cfg, rr[:, None])
+    k0 = int(round(0.02 * fs))
+    base = _gather(beats, on - k0, max(1, k0 - int(round(0.004 * fs)))).mean(-1)  # (B, L)
+    return {"on": on, "off": off, "lead_on": lead_on, "lead_off": lead_off,
+            "y": beats - base[..., None]}
+
+
+def t_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, off: np.ndarray, hi: np.ndarray,
+            rr: np.ndarray, fs: float, cfg: DelineationConfig = DelineationConfig(),
+            t_leads: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """T waves of beats y (B, L, W) searched from J + t_start to `hi` (B,).
+
+    The global T peak is the top of the spatial T magnitude, no later than QRS onset +
+    t_peak_max_s x RR^(1/3) (RR (B,) in samples; a QTc-like bound, so that the next P is not
+    taken for a T); each lead's T is taken near it
+    and ended by the tangent method; the global T end is the robust latest over the leads
+    whose T is at least a quarter of the largest (or over `t_leads` (L,) when given)."""
+    w = y.shape[-1]
+    lo = off + int(cfg.t_start_s * fs)
+    mag = _spatial(y, usable, int(0.008 * fs))
+    i = np.arange(w)
+    peak_hi = np.minimum(hi, on + (cfg.t_peak_max_s * (rr / fs) ** (1 / 3) * fs).astype(int))
+    inside = (i >= lo[:, None]) & (i < peak_hi[:, None])
+    # the T peak is the most prominent hump of the magnitude: a depressed or raised ST
+    # segment can be larger but is a shoulder of the QRS, not a peak
+    ms = uniform_filter1d(mag, max(1, int(0.02 * fs)), axis=-1)
+    peak = np.argmax(np.where(inside, ms, -np.inf), axis=-1)
+    for b in range(ms.shape[0]):
+        a, z = int(lo[b]), int(peak_hi[b])
+        if z - a > 3:
+            pk, props = find_peaks(ms[b, a:z], prominence=0.0)
+            if pk.size:
+                peak[b] = a + pk[np.argmax(props["prominences"])]
+    b, nl = y.shape[:2]
+    tw = t_wave(y, np.broadcast_to(lo[:, None], (b, nl)), np.broadcast_to(hi[:, None], (b, nl)),
+                fs, cfg, near=peak[:, None])
+    t_abs = np.where(usable[None], np.abs(tw["amp"]), 0.0)
+    big = (usable[None] & (t_abs >= np.maximum(cfg.t_min_mv, 0.25 * t_abs.max(-1, keepdims=True)))
+           if t_leads is None else np.broadcast_to(t_leads, t_abs.shape))
+    return {**tw, "global_peak": peak, "leads": big,
+            "global_on": robust_earliest(tw["on"], big), "global_off": robust_latest(tw["off"], big)}
+
+
+def _detrend(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, k: int) -> np.ndarray:
+    """y (B, L, W) minus, per lead, the straight line from its level at `lo` to its level
+    at `hi` (means over k samples): inside [lo, hi) only the P wave itself is left."""
+    w = y.shape[-1]
+    lo_lvl = _gather(y, lo, k).mean(-1)
+    hi_lvl = _gather(y, hi - k, k).mean(-1)
+    frac = np.clip((np.arange(w)[None, :] - lo[:, None]) / np.maximum(hi - lo, 1)[:, None], 0, 1)
+    return y - (lo_lvl[..., None] + (hi_lvl - lo_lvl)[..., None] * frac[:, None, :])
+
+
+def p_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, t_peak: np.ndarray,
+            t_off: np.ndarray, rr_prev: np.ndarray, noise: np.ndarray, fs: float,
+            cfg: DelineationConfig = DelineationConfig(), snr: float | None = None
+            ) -> dict[str, np.ndarray]:
+    """P waves of beats y (B, L, W) between the previous beat's T (this beat's T moved back
+    by its preceding RR, `rr_prev` (B,) samples) and the QRS onset.
+
+    Global P: the spatial magnitude of the detrended leads; found when its peak stands
+    `snr` x the noise magnitude (from per-lead `noise` (L,)) above zero and lasts >= 40 ms.
+    Per-lead P: the same on each lead's |y|."""
+    snr = cfg.p_snr if snr is None else snr
+    prev_t = np.where(np.isfinite(t_off), t_off - rr_prev + 0.01 * fs, on - 0.5 * rr_prev)
+    lo = np.maximum.reduce([np.zeros_like(on), on - int(cfg.p_search_s * fs),
+                            t_peak - rr_prev + int(0.08 * fs), np.nan_to_num(prev_t).astype(int)])
+    lo = lo.astype(int)
+    hi = (on - int(cfg.p_gap_s * fs)).astype(int)
+    k = max(1, int(0.008 * fs))
+    yd = _detrend(y, lo, hi, k)                                                   # (B, L, W)
+    mag = _spatial(yd, usable, k)                                                 # (B, W)
+    noise_g = float(np.sqrt((noise[usable] ** 2).sum()))
+    # the floor the P rises from: noise, or what is left of wander and T tails if larger
+    w = y.shape[-1]
+    inside = _window_mask(w, lo, hi)
+    floor = np.maximum(noise_g, np.nanpercentile(np.where(inside, mag, np.nan), 20, axis=-1))
+    floor = np.nan_to_num(floor, nan=noise_g)
+    pk, p_on, p_off, amp = wave_from_magnitude(mag, lo, hi, floor, cfg.p_threshold,
+                                               extrapolate=int(0.01 * fs))
+    found = ((hi - lo > int(0.06 * fs)) & (amp >= max(cfg.p_min_mv, snr * noise_g))
+             & (p_off - p_on >= int(0.04 * fs)))
+    b, nl = y.shape[:2]
+    lpk, lon, loff, _ = wave_from_magnitude(np.abs(yd), np.broadcast_to(lo[:, None], (b, nl)),
+                                            np.broadcast_to(hi[:, None], (b, nl)),
+                                            np.broadcast_to(noise, (b, nl)), cfg.p_threshold)
+    lamp = _take(yd, lpk)
+    lfound = found[:, None] & usable[None] & (np.abs(lamp) >= np.maximum(cfg.p_min_mv, snr * noise)[None])
+    return {"lo": lo, "hi": hi, "peak": pk, "on": p_on, "off": p_off, "amp": amp, "found": found, "y": yd,
+            "lead_peak": lpk, "lead_on": lon, "lead_off": loff, "lead_amp": lamp, "lead_found": lfound}

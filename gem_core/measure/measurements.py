@@ -1,0 +1,339 @@
+"""`measure_ecg`: a prepared 12-lead ECG -> global, per-lead and per-beat measurements,
+findings, quality and fiducials (the dict in ../helpers/MEASUREMENTS_SCHEMA.md).
+
+The flow: filter (baseline, mains, EMG) -> find QRS complexes on all usable leads together
+-> cut one window per beat (B, L, W) -> judge the leads and beats -> median beat per lead
+from the beats that resemble each other -> delineate the median beats: global QRS bounds
+from the spatial velocity of all leads, T end = robust latest of the leads' tangent T ends,
+P from the spatial P magnitude -> the same delineation on every single beat for the
+per-beat lists -> amplitudes, axes, findings.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gem_core.leads import FS, STANDARD_LEADS
+from gem_core.measure import findings as F
+from gem_core.measure import quality as Q
+from gem_core.measure.axis import frontal_axis
+from gem_core.measure.delineate import (DelineationConfig, _detrend, p_waves, qrs_and_baseline,
+                                        t_waves)
+from gem_core.measure.features import (GEM_FEATURES, beat_features, correct_qt, lead_amplitudes,
+                                       st_form, summarise)
+from gem_core.measure.filters import for_delineation
+from gem_core.measure.rpeaks import RPeakConfig, peaks_from_energy, qrs_energy
+
+GLOBAL_KEYS = ("heart_rate_bpm", "rr_ms", "rr_sd_ms", "pr_ms", "p_ms", "qrs_ms", "qt_ms",
+               "qtc_ms", "qtc_method", "qtc_bazett_ms", "qtc_fridericia_ms", "p_axis_deg",
+               "qrs_axis_deg", "t_axis_deg", "rhythm_regular", "n_beats")
+FIDUCIAL_KEYS = ("r_peaks", "p_on", "p_off", "qrs_on", "qrs_off", "t_on", "t_off")
+LEAD_AMP_KEYS = ("q_mv", "r_mv", "s_mv", "t_mv", "st_j60_mv")
+
+
+@dataclass(frozen=True)
+class MeasureConfig:
+    pre_s: float = 0.50          # beat window before the QRS fiducial
+    post_s: float = 0.75         # ... and after it
+    lowpass_hz: float = 100.0
+    qtc_method: str = "fridericia"
+    p_consistency: float = 0.6   # odd-beat and even-beat median P waves correlate at least this
+    p_consistency_irregular: float = 0.85   # ... when the RR intervals are irregular
+    delineation: DelineationConfig = DelineationConfig()
+    rpeaks: RPeakConfig = RPeakConfig()
+
+
+@dataclass
+class Measurements:
+    global_: dict
+    leads: dict
+    findings: list
+    quality: dict
+    fiducials: dict
+    extras: dict = field(default_factory=dict)   # internal values (not in the JSON)
+
+    def to_dict(self) -> dict:
+        return {"global": self.global_, "leads": self.leads, "findings": self.findings,
+                "quality": self.quality, "fiducials": self.fiducials}
+
+    def finding_codes(self) -> set[str]:
+        return {f["code"] + (":" + f["group"] if "group" in f else "") for f in self.findings}
+
+
+# --- JSON-safe numbers ----------------------------------------------------------------------
+def _num(x, digits: int = 1):
+    if x is None:
+        return None
+    x = float(x)
+    return round(x, digits) if math.isfinite(x) else None
+
+
+def _ms(samples, fs, digits=1):
+    return None if samples is None or not np.isfinite(samples) else round(float(samples) * 1000.0 / fs, digits)
+
+
+def _feature_list(a: np.ndarray, key: str) -> list:
+    if key == "st_form":
+        return [None if v is None else str(v) for v in a]
+    digits = 3 if key in ("p_amplitude", "qrs_amplitude", "t_amplitude") else 1
+    return [_num(v, digits) for v in a]
+
+
+def _empty_leads() -> dict:
+    return {ld: {"beats": {k: [] for k in GEM_FEATURES}, "median": {k: None for k in GEM_FEATURES},
+                 **{k: None for k in LEAD_AMP_KEYS}, "q_ms": None} for ld in STANDARD_LEADS}
+
+
+def _result(g: dict, leads: dict, findings: list, lead_q: dict, unmeasurable: dict,
+            fid: dict, extras: dict | None = None) -> Measurements:
+    quality = {"leads": lead_q, "unmeasurable": unmeasurable}
+    return Measurements(g, leads, findings, quality, fid, extras or {})
+
+
+def _unmeasured(reason: str, n_beats: int, lead_reason: dict, qtc_method: str) -> Measurements:
+    g = {k: None for k in GLOBAL_KEYS}
+    g.update(qtc_method=qtc_method, n_beats=n_beats)
+    lead_q = {ld: {"usable": ld not in lead_reason, "reason": lead_reason.get(ld)} for ld in STANDARD_LEADS}
+    unmeasurable = {k: reason for k in GLOBAL_KEYS if k not in ("qtc_method", "n_beats")}
+    return _result(g, _empty_leads(), [], lead_q, unmeasurable, {k: [] for k in FIDUCIAL_KEYS})
+
+
+def _rhythm(r: np.ndarray, fs: float) -> dict:
+    """RR statistics of beat positions r (B,) in samples."""
+    rr = np.diff(r) * 1000.0 / fs                                               # (B-1,) ms
+    rr_mean = float(rr.mean())
+    irr = float(np.sqrt(np.mean(np.diff(rr) ** 2)) / rr_mean) if rr.size >= 3 else None
+    return {"rr": rr, "mean": rr_mean, "sd": float(rr.std()), "irregularity": irr,
+            "median_samples": int(round(np.median(rr) * fs / 1000.0))}
+
+
+def _p_split_half(yb: np.ndarray, usable: np.ndarray, shift: np.ndarray, mp: dict) -> float | None:
+    """Correlation between the P waves of the odd and of the even beats, each the median
+    over its half, over the median beat's P (usable leads, detrended like the median)."""
+    n_b = yb.shape[0]
+    if n_b < 4:
+        return None
+    lo, hi = mp["lo"][0] + shift, mp["hi"][0] + shift                          # (B,)
+    yd = _detrend(yb[:, usable], lo.astype(int), hi.astype(int), 4)
+    span = np.arange(int(mp["on"][0]), int(mp["off"][0]))
+    idx = np.clip(span[None, :] + shift[:, None], 0, yb.shape[-1] - 1)        # (B, S)
+    seg = np.take_along_axis(yd, np.broadcast_to(idx[:, None, :], yd.shape[:2] + (span.size,)), -1)
+    odd, even = np.median(seg[1::2], axis=0), np.median(seg[0::2], axis=0)     # (L', S)
+    return float(Q.correlation(odd.reshape(-1), even.reshape(-1)))
+
+
+def _beat_windows(xf: np.ndarray, r: np.ndarray, fs: float, cfg: MeasureConfig):
+    """(B, L, W) windows of the filtered leads around each beat; r0 = fiducial index."""
+    pre, post = int(round(cfg.pre_s * fs)), int(round(cfg.post_s * fs))
+    xpad = np.pad(xf, ((0, 0), (pre, post)), mode="edge")
+    beats = xpad[:, r[:, None] + np.arange(pre + post)[None, :]].transpose(1, 0, 2)
+    complete = (r - pre >= 0) & (r + post <= xf.shape[1])
+    return beats, pre, complete
+
+
+def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = MeasureConfig()) -> Measurements:
+    """Measure a (12, N) mV ECG in STANDARD_LEADS order (the prepared 12 x 5000 at 500 Hz;
+    any rate and length work). Never raises on bad content: unmeasurable -> None + reason."""
+    x = np.nan_to_num(np.asarray(signal, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    if x.ndim != 2 or x.shape[0] != len(STANDARD_LEADS):
+        raise ValueError(f"measure_ecg needs (12, N) leads in {STANDARD_LEADS} order, got {x.shape}")
+    dc = cfg.delineation
+    n_leads, n = x.shape
+    lead_reason: dict[str, str] = {}
+
+    xf = for_delineation(x, fs, cfg.lowpass_hz)                                  # (L, N)
+    flat = Q.flat_leads(xf)
+    for i in np.flatnonzero(flat):
+        lead_reason[STANDARD_LEADS[i]] = "flat line (no signal)"
+    usable = ~flat
+    if not usable.any():
+        return _unmeasured("no lead carries a signal", 0, lead_reason, cfg.qtc_method)
+    r = peaks_from_energy(qrs_energy(x[usable], fs, cfg.rpeaks), fs, cfg.rpeaks)   # (B,)
+    if r.size < 2:
+        return _unmeasured("fewer than 2 QRS complexes detected", int(r.size), lead_reason, cfg.qtc_method)
+    beats, r0, complete = _beat_windows(xf, r, fs, cfg)                          # (B, L, W)
+    n_b, _, w = beats.shape
+    base_set = complete if complete.sum() >= 2 else np.ones(n_b, bool)
+
+    # --- which leads carry consistent beats, which beats are alike (no PVC in the median) ---
+    tmpl = np.median(beats[base_set], axis=0)                                    # (L, W)
+    reg = slice(r0 - int(0.1 * fs), r0 + int(0.4 * fs))
+    lead_corr = np.median(Q.beat_consistency(beats[base_set][:, :, reg], tmpl[:, reg]), axis=0)
+    for i in np.flatnonzero(usable & (lead_corr < Q.LEAD_CORR)):
+        lead_reason[STANDARD_LEADS[i]] = f"beats inconsistent (correlation {lead_corr[i]:.2f}): noise or artefact"
+    usable &= lead_corr >= Q.LEAD_CORR
+    if not usable.any():
+        return _unmeasured("no lead has consistent beats (noise or artefact)", int(n_b), lead_reason, cfg.qtc_method)
+    qreg = slice(r0 - int(0.08 * fs), r0 + int(0.1 * fs))
+    beat_corr = Q.correlation(beats[:, usable, qreg].reshape(n_b, -1), tmpl[usable, qreg].reshape(-1))
+    sel = base_set & (beat_corr >= Q.BEAT_CORR)
+    if sel.sum() < 2:
+        sel = base_set
+    med = np.median(beats[sel], axis=0)[None]                                    # (1, L, W)
+    # per-lead noise where P waves live (f waves in AF): single beat and median beat
+    pre_qrs = slice(max(0, r0 - int(0.4 * fs)), r0 - int(0.08 * fs))
+    # (high-frequency part of the residual: beat-to-beat jitter of slow waves is not noise)
+    resid = beats[sel][:, :, pre_qrs] - med[:, :, pre_qrs]
+    noise_1 = Q.robust_sigma(np.diff(resid, axis=-1), axis=(0, 2)) / math.sqrt(2)   # (L,)
+    noise_m = 1.25 * noise_1 / math.sqrt(sel.sum())
+    rh = _rhythm(r, fs)
+    rr_med = rh["median_samples"]
+
+    # --- median beat ------------------------------------------------------------------------
+    one = np.ones(1, int)
+    mq = qrs_and_baseline(med, usable, r0, rr_med * one, fs, dc)
+    on_g, off_g = int(mq["on"][0]), int(mq["off"][0])
+    if on_g < 0:
+        res = _unmeasured("QRS boundaries not found", int(n_b), lead_reason, cfg.qtc_method)
+        res.global_.update(heart_rate_bpm=_num(60000.0 / rh["mean"]), rr_ms=_num(rh["mean"]),
+                           rr_sd_ms=_num(rh["sd"]))
+        for k in ("heart_rate_bpm", "rr_ms", "rr_sd_ms"):
+            res.quality["unmeasurable"].pop(k, None)
+        res.fiducials["r_peaks"] = [int(v) for v in r]
+        return res
+    y = mq["y"]                                                                  # (1, L, W)
+    t_hi_m = np.minimum(w - 2, mq["on"] + rr_med - int(0.1 * fs))
+    mt = t_waves(y, usable, mq["on"], mq["off"], t_hi_m, rr_med * one, fs, dc)
+    mp = p_waves(y, usable, mq["on"], mt["global_peak"], mt["global_off"], rr_med * one, noise_m, fs, dc)
+
+    # --- every beat, the same way (QRS fallback: the median beat's) -----------------------------
+    rr_s = np.diff(r)                                                            # samples
+    rr_prev = np.concatenate([[rr_med], rr_s])
+    rr_next = np.concatenate([rr_s, [rr_med]])
+    bq = qrs_and_baseline(beats, usable, r0, rr_next, fs, dc, fallback=(on_g, off_g))
+    yb = bq["y"]
+    t_hi_b = np.minimum(w - 2, bq["on"] + rr_next - int(0.1 * fs))
+    bt = t_waves(yb, usable, bq["on"], bq["off"], t_hi_b, rr_next, fs, dc, t_leads=mt["leads"][0])
+    # the previous beat's T is placed from the median beat (single-beat T ends are noisy)
+    shift = bq["on"] - on_g
+    bp = p_waves(yb, usable, bq["on"], mt["global_peak"][0] + shift, mt["global_off"][0] + shift,
+                 rr_prev, noise_1, fs, dc, snr=3.0)
+
+    # P waves are there when the median beat shows one and it recurs at a fixed distance from
+    # the QRS: the medians of the odd and of the even beats agree (split-half reliability).
+    # f waves, noise and tails of the previous T (AF) are not locked to the QRS and do not.
+    # (only beats after a long enough RR: after a short one the previous T reaches into the
+    # P window, and does so in both halves)
+    long_rr = rr_prev >= rr_med
+    p_beats = long_rr if long_rr.sum() >= 4 else np.ones(n_b, bool)
+    p_corr = _p_split_half(yb[p_beats], usable, shift[p_beats], mp) if mp["found"][0] else None
+    # an irregularly irregular rhythm makes atrial fibrillation likely: its f waves can line
+    # up by chance in few beats, so P waves must then be unmistakable
+    irregular = rh["irregularity"] is not None and rh["irregularity"] >= F.AF_IRREGULARITY
+    need = cfg.p_consistency_irregular if irregular else cfg.p_consistency
+    p_present = bool(mp["found"][0] and p_corr is not None and p_corr >= need)
+    if p_present:   # the next beat's P bounds each T
+        t_hi_m = np.minimum(t_hi_m, mp["on"] + rr_med - int(0.01 * fs))
+        mt = t_waves(y, usable, mq["on"], mq["off"], t_hi_m, rr_med * one, fs, dc)
+        t_hi_b = np.where(bp["found"], np.minimum(t_hi_b, bp["on"] + rr_next - int(0.01 * fs)), t_hi_b)
+        bt = t_waves(yb, usable, bq["on"], bq["off"], t_hi_b, rr_next, fs, dc, t_leads=mt["leads"][0])
+
+    # --- global values ------------------------------------------------------------------------
+    unmeasurable: dict[str, str] = {}
+    t_off_g = float(mt["global_off"][0])
+    p_on_g, p_off_g = int(mp["on"][0]), int(mp["off"][0])
+    qt_ms = (t_off_g - on_g) * 1000.0 / fs if np.isfinite(t_off_g) else float("nan")
+    qtc_b = float(correct_qt(qt_ms, rh["mean"], "bazett"))
+    qtc_f = float(correct_qt(qt_ms, rh["mean"], "fridericia"))
+    limb, limb_use = y[0, :6], usable[:6]
+    qrs_axis = frontal_axis(limb, limb_use, on_g, off_g)
+    p_axis = frontal_axis(limb, limb_use, p_on_g, p_off_g) if p_present else None
+    t_axis = frontal_axis(limb, limb_use, off_g, int(t_off_g)) if np.isfinite(t_off_g) else None
+    if not p_present:
+        for k in ("pr_ms", "p_ms", "p_axis_deg"):
+            unmeasurable[k] = "no P waves detected"
+    if not np.isfinite(t_off_g):
+        for k in ("qt_ms", "qtc_ms", "qtc_bazett_ms", "qtc_fridericia_ms", "t_axis_deg"):
+            unmeasurable[k] = "T wave end not found (flat or absent T waves)"
+    unmeasurable.setdefault("qrs_axis_deg", "fewer than two usable limb leads or no net QRS area")
+    unmeasurable.setdefault("t_axis_deg", "no net T area in the limb leads")
+    if rh["irregularity"] is None:
+        unmeasurable["rhythm_regular"] = "fewer than 4 beats"
+    g = {
+        "heart_rate_bpm": _num(60000.0 / rh["mean"]), "rr_ms": _num(rh["mean"]), "rr_sd_ms": _num(rh["sd"]),
+        "pr_ms": _ms(on_g - p_on_g, fs) if p_present else None,
+        "p_ms": _ms(p_off_g - p_on_g, fs) if p_present else None,
+        "qrs_ms": _ms(off_g - on_g, fs), "qt_ms": _num(qt_ms),
+        "qtc_ms": _num(qtc_b if cfg.qtc_method == "bazett" else qtc_f), "qtc_method": cfg.qtc_method,
+        "qtc_bazett_ms": _num(qtc_b), "qtc_fridericia_ms": _num(qtc_f),
+        "p_axis_deg": _num(p_axis), "qrs_axis_deg": _num(qrs_axis), "t_axis_deg": _num(t_axis),
+        "rhythm_regular": None if rh["irregularity"] is None else bool(rh["irregularity"] < F.AF_IRREGULARITY),
+        "n_beats": int(n_b),
+    }
+
+    # --- per-lead amplitudes (median beat, global QRS) and the 14 per-beat features --------------
+    amp = lead_amplitudes(y[0], np.zeros(n_leads), on_g, off_g, fs)
+    amp["st_form"] = st_form(amp["st_slope"])
+    ii = np.arange(w)
+    lon, loff = bq["lead_on"], bq["lead_off"]                                    # (B, L)
+    in_qrs = (ii >= lon[..., None]) & (ii < loff[..., None])
+    qrs_pp = np.where(in_qrs, yb, -np.inf).max(-1) - np.where(in_qrs, yb, np.inf).min(-1)
+    j20, j60 = (np.clip(loff + int(t * fs), 0, w - 1) for t in (0.02, 0.06))
+    st_slope_b = (np.take_along_axis(yb, j60[..., None], -1)[..., 0]
+                  - np.take_along_axis(yb, j20[..., None], -1)[..., 0]) / 0.04
+    lead_ok = usable[None] & (lon >= 0)
+    p_ok = p_present & bp["lead_found"] & lead_ok
+    t_ok = lead_ok & (np.abs(bt["amp"]) >= dc.t_min_mv)
+
+    def only(v, ok):
+        return np.where(ok, np.asarray(v, dtype=np.float64), np.nan)
+
+    feats = beat_features(
+        {"p_on": only(bp["lead_on"], p_ok), "p_off": only(bp["lead_off"], p_ok),
+         "qrs_on": only(lon, lead_ok), "qrs_off": only(loff, lead_ok),
+         "t_on": only(bt["on"], t_ok), "t_off": only(bt["off"], t_ok)},
+        {"p": only(bp["lead_amp"], p_ok), "qrs_pp": only(qrs_pp, lead_ok), "t": only(bt["amp"], t_ok),
+         "st_slope": only(st_slope_b, lead_ok)},
+        np.concatenate([[np.nan], rh["rr"]]), np.concatenate([rh["rr"], [np.nan]]), fs, cfg.qtc_method)
+
+    # --- fiducials per beat, absolute samples ---------------------------------------------------
+    energy = np.where((ii >= bq["on"][:, None]) & (ii < bq["off"][:, None]), (yb[:, usable] ** 2).sum(1), -1)
+    offset = r - r0
+
+    def absolute(idx, ok=True):
+        a = np.asarray(idx, dtype=np.float64) + offset
+        good = np.isfinite(a) & (a >= 0) & (a < n) & ok
+        return [int(round(v)) if k else None for v, k in zip(a, good)]
+
+    p_b = p_present & bp["found"]
+    fiducials = {
+        "r_peaks": absolute(energy.argmax(-1)),
+        "p_on": absolute(bp["on"], p_b), "p_off": absolute(bp["off"], p_b),
+        "qrs_on": absolute(bq["on"]), "qrs_off": absolute(bq["off"]),
+        "t_on": absolute(bt["global_on"]), "t_off": absolute(bt["global_off"]),
+    }
+
+    # --- assemble ----------------------------------------------------------------------------------
+    leads, amps = {}, {}
+    p_lead = mp["lead_amp"][0]
+    p_lead_ok = p_present & mp["lead_found"][0]
+    for i, ld in enumerate(STANDARD_LEADS):
+        if not usable[i]:
+            leads[ld] = _empty_leads()[ld]
+            continue
+        median_d = {}
+        for k in GEM_FEATURES:
+            v = summarise(feats[k][:, i])
+            median_d[k] = _num(v, 3 if k.endswith("amplitude") else 1) if isinstance(v, float) else v
+        t_mv = float(mt["amp"][0, i]) if abs(mt["amp"][0, i]) >= dc.t_min_mv else 0.0
+        leads[ld] = {
+            "beats": {k: _feature_list(feats[k][:, i], k) for k in GEM_FEATURES}, "median": median_d,
+            "q_mv": _num(amp["q"][i], 3), "r_mv": _num(amp["r"][i], 3), "s_mv": _num(amp["s"][i], 3),
+            "t_mv": _num(t_mv, 3), "st_j60_mv": _num(amp["st_j60"][i], 3), "q_ms": _num(amp["q_ms"][i]),
+        }
+        amps[ld] = {k: float(amp[k][i]) for k in
+                    ("pp", "q", "q_ms", "r", "s", "r_peak_time_ms", "terminal", "st_j60", "st_slope")}
+        amps[ld]["st_form"] = str(amp["st_form"][i])
+        amps[ld]["p_mv"] = float(p_lead[i]) if p_lead_ok[i] else None
+    findings = F.derive_findings(g, amps, p_present, rh["irregularity"])
+    lead_q = {ld: {"usable": bool(usable[i]), "reason": lead_reason.get(ld)}
+              for i, ld in enumerate(STANDARD_LEADS)}
+    unmeasurable = {k: v for k, v in unmeasurable.items() if g.get(k) is None}
+    extras = {"amps": amps, "p_present": p_present, "irregularity": rh["irregularity"],
+              "median_beat": med[0], "r0": r0, "usable": usable,
+              "lead_qrs": (mq["lead_on"][0], mq["lead_off"][0]), "lead_t_off": mt["off"][0],
+              "noise_mv": noise_1, "p_median": {k: v[0] for k, v in mp.items()},
+              "p_beats_found": bp["found"], "p_corr": p_corr}
+    return _result(g, leads, findings, lead_q, unmeasurable, fiducials, extras)
