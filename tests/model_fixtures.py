@@ -2,6 +2,8 @@
 layout (so every test goes through the real loading path)."""
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 QUESTIONS_8 = [  # mixed lengths on purpose: left padding differs per row
@@ -15,6 +17,28 @@ QUESTIONS_8 = [  # mixed lengths on purpose: left padding differs per row
     "Is there atrial fibrillation or flutter, and what supports it in lead II?",
     "Summarise.",
 ]
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run torch with `n` intra-op threads, then restore. On the shared 2-core machine, two
+    OpenMP threads competing with other processes ran these small models 10-40x slower than
+    one thread (measured: a gem-tiny training step 0.25 s vs 3-7 s)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Autouse in every model test module that imports it."""
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="session")

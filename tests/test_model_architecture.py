@@ -13,7 +13,7 @@ from torch import nn
 from gem_core.model.configuration_gem import EcgTowerConfig, GemConfig
 from gem_core.model.ecg_encoder import EcgEncoder
 from gem_core.model.errors import UnsupportedConfig, WrongModelType
-from tests.model_fixtures import clip_images, real_ecgs  # noqa: F401  (fixtures)
+from tests.model_fixtures import clip_images, one_torch_thread, real_ecgs  # noqa: F401
 
 
 def published_gem7b_shapes() -> dict[str, tuple]:

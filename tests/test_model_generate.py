@@ -9,7 +9,7 @@ from gem_core.model.generate import GemGenerator
 from gem_core.model.loader import load_gem
 from gem_core.model.training_batch import build_training_batch
 from tests.model_fixtures import (QUESTIONS_8, clip_images, gem_tiny_dir,  # noqa: F401
-                                  real_ecgs)
+                                  one_torch_thread, real_ecgs, torch_threads)
 
 ANSWERS = ["Sinus rhythm at 72 bpm with normal conduction.",
            "Atrial fibrillation with a rapid ventricular response and ST depression in V5.",
@@ -23,20 +23,22 @@ def tiny_fp32(gem_tiny_dir):
 
 
 @pytest.fixture(scope="module")
-def taught(gem_tiny_dir, real_ecgs, clip_images):
+def taught(gem_tiny_dir, real_ecgs):
     """gem-tiny fine-tuned (training forward, -100 masked prompt) to answer the same question
-    differently for three ECG/image pairs: answers of different lengths end with EOS."""
+    differently for three real ECGs (ECG-only prompts, to keep it quick): answers of different
+    lengths, each ending with EOS."""
     model, tokenizer, _ = load_gem(gem_tiny_dir, dtype="float32")
     model.train().requires_grad_(True)
     batch = build_training_batch(tokenizer, ["What is the rhythm?"] * 3, ANSWERS)
-    ecg, img = real_ecgs[:3], clip_images[:3]
+    ecg, img = real_ecgs[[0, 1, 3]], None
     torch.manual_seed(0)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    for _ in range(80):
-        loss = model(**batch, ecg=ecg, images=img).loss
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    with torch_threads(1):
+        for _ in range(60):
+            loss = model(**batch, ecg=ecg, images=img).loss
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
     model.eval().requires_grad_(False)
     return GemGenerator(model, tokenizer), ecg, img, loss.item()
 
@@ -47,12 +49,12 @@ def test_batch_of_8_mixed_lengths_equals_batch_of_1(tiny_fp32, real_ecgs, clip_i
     ecg, img = real_ecgs[idx], clip_images[[3, 2, 1, 0, 0, 1, 2, 3]]
     lengths = {len(ids) for ids in gen.prompt_ids(QUESTIONS_8, with_media=True)}
     assert len(lengths) == 8  # every row padded differently
-    batched = gen.generate(ecg, img, QUESTIONS_8, max_new_tokens=24)
-    single = [gen.generate(ecg[i:i + 1], img[i:i + 1], [q], max_new_tokens=24)[0]
+    batched = gen.generate(ecg, img, QUESTIONS_8, max_new_tokens=16)
+    single = [gen.generate(ecg[i:i + 1], img[i:i + 1], [q], max_new_tokens=16)[0]
               for i, q in enumerate(QUESTIONS_8)]
     for b, s in zip(batched, single):
         assert b == s
-    assert all(r.n_new_tokens == 24 and not r.stopped_on_eos for r in batched)
+    assert all(r.n_new_tokens == 16 and not r.stopped_on_eos for r in batched)
     assert len({tuple(r.token_ids) for r in batched}) > 4  # rows really differ
 
 
@@ -61,11 +63,11 @@ def test_kv_cache_decoding_equals_full_recompute(tiny_fp32, real_ecgs, clip_imag
     gen = tiny_fp32
     model = gen.model
     ecg, img, q = real_ecgs[1:2], clip_images[2:3], QUESTIONS_8[3]
-    got = gen.generate(ecg, img, [q], max_new_tokens=16, stop_token_ids=()).pop().token_ids
+    got = gen.generate(ecg, img, [q], max_new_tokens=10, stop_token_ids=()).pop().token_ids
     prompt = gen.prompt_ids([q], with_media=True)[0]
     media = model.media_embeddings(ecg, img)
     ids = list(prompt)
-    for _ in range(16):  # no cache: the whole sequence every step
+    for _ in range(10):  # no cache: the whole sequence every step
         batch = model.splice([ids], media)
         logits = model.llm(inputs_embeds=batch.inputs_embeds,
                            attention_mask=batch.attention_mask).logits
@@ -75,7 +77,7 @@ def test_kv_cache_decoding_equals_full_recompute(tiny_fp32, real_ecgs, clip_imag
 
 def test_each_row_stops_at_its_own_eos(taught):
     gen, ecg, img, final_loss = taught
-    assert final_loss < 0.05
+    assert final_loss < 0.1
     results = gen.generate(ecg, img, ["What is the rhythm?"] * 3, max_new_tokens=40)
     assert [r.text for r in results] == ANSWERS
     for r, answer in zip(results, ANSWERS):
@@ -97,9 +99,9 @@ def test_training_loss_is_over_answer_tokens_only(taught):
     assert (labels[:, :n_prompt] == -100).all()
     assert labels[0, n_prompt:].tolist()[:len(tok.encode(ANSWERS[0], add_bos=False)) + 1] == \
         tok.encode(ANSWERS[0], add_bos=False) + [tok.eos_token_id]
-    out = model(**batch, ecg=ecg[:2], images=img[:2])
+    out = model(**batch, ecg=ecg[:2], images=img)
     # the same loss by hand: logits at media-shifted positions predict the next answer token
-    shift = model.config.n_ecg_tokens + model.config.n_image_tokens - 1
+    shift = model.config.n_ecg_tokens - 1
     losses = []
     for i in range(2):
         n = int(batch["attention_mask"][i].sum())

@@ -82,28 +82,37 @@ class CheckpointFiles:
     def read_text(self, name: str) -> str:
         return self.read_bytes(name).decode("utf-8")
 
-    def iter_tensors(self, shard: str):
-        """Yield (key, CPU tensor) for every tensor of `shard`, in file order. Each tensor
-        owns its memory (read with readinto, little-endian as safetensors stores it)."""
+    def iter_tensors(self, shard: str, float_dtype=None):
+        """Yield (key, CPU tensor) for every tensor of `shard`, in file order; each tensor
+        owns its memory. With `float_dtype`, floating tensors stored in another dtype are read
+        into one reused staging buffer and converted from there, so conversion leaves no
+        freed source-dtype blocks behind to fragment the heap."""
         import torch
 
         infos = sorted(((k, i) for k, i in self.tensors.items() if i.file == shard),
                        key=lambda ki: ki[1].start)
+        staging = torch.empty(0, dtype=torch.uint8)
         with self.fs.open(self.path(shard), "rb", cache_type="none") as f:
             for key, info in infos:
                 n = info.end - info.start
                 if n != info.nbytes:
                     raise CheckpointError(self.uri, f"{shard}: {key} has {n} bytes for shape "
                                           f"{list(info.shape)} {info.dtype}")
-                raw = torch.empty(n, dtype=torch.uint8)
+                src_dtype = TORCH_DTYPES[info.dtype]
+                convert = (float_dtype is not None and src_dtype.is_floating_point
+                           and src_dtype != float_dtype)
+                if convert and staging.numel() < n:
+                    staging = torch.empty(n, dtype=torch.uint8)
+                raw = staging[:n] if convert else torch.empty(n, dtype=torch.uint8)
                 f.seek(info.start)
                 view, done = memoryview(raw.numpy()), 0
-                while done < n:
+                while done < n:  # little-endian bytes, as safetensors stores them
                     got = f.readinto(view[done:])
                     if not got:
                         raise CheckpointError(self.uri, f"{shard} is truncated at {key}")
                     done += got
-                yield key, raw.view(TORCH_DTYPES[info.dtype]).reshape(info.shape)
+                tensor = raw.view(src_dtype).reshape(info.shape)
+                yield key, (tensor.to(float_dtype) if convert else tensor)
 
 
 def read_safetensors_header(fs, path: str, uri: str, name: str) -> dict[str, TensorInfo]:

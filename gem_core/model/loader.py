@@ -58,7 +58,8 @@ def load_gem(uri, dtype="bfloat16", device="cpu", attn_implementation: str = "sd
         model = GemForCausalLM(config, attn_implementation=attn_implementation)
     saved_buffers: dict[str, torch.Tensor] = {}
     for shard in files.shards:
-        _fill(model, files.iter_tensors(shard), torch_dtype, device, saved_buffers, files.uri)
+        _fill(model, files.iter_tensors(shard, float_dtype=torch_dtype), torch_dtype, device,
+              saved_buffers, files.uri)
     if inspection.ecg_coca is not None:
         _fill(model, inspection.ecg_coca.items(), torch_dtype, device, saved_buffers, files.uri)
         inspection.ecg_coca = None
