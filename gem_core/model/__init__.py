@@ -7,7 +7,9 @@ Modules, one idea each:
 - `key_routing`: published checkpoint key <-> module key.
 - `checkpoint_files`: what a checkpoint directory (local or fsspec URL) holds, without loading.
 - `checkpoint_check`: expected vs present keys and shapes (`gem-ecg model check`).
+- `ecg_coca_fallback`: the separate ECG-CoCa `.pt`, read with `weights_only=True`.
 - `loader`: `load_gem(uri, dtype, device)`, meta build filled shard by shard.
+- `errors`: CheckpointError and its kinds (missing file, wrong model_type, key mismatch, ...).
 - `tokenizer`, `prompt`: SentencePiece tokenizer, `llava_v1` template, chunked prompt rule.
 - `generate`: `GemGenerator`, batched greedy decoding with a KV cache.
 - `training_batch`: supervised batches (prompt tokens masked with -100) for fine-tuning.
