@@ -1,8 +1,7 @@
 """load_gem: a GEM checkpoint directory (local or fsspec URL) -> (model, tokenizer, config).
 
 Never asks a model hub for anything and never unpickles: the image tower's config is known
-in code,
-weights come from safetensors only (the ECG-CoCa `.pt` fallback is read with
+in code, weights come from safetensors only (the ECG-CoCa `.pt` fallback is read with
 `weights_only=True`). The model is built on the meta device (no memory, no random init) and
 filled shard by shard: each tensor is read from its byte range, converted to the target
 dtype and device, and becomes the parameter itself (`assign=True`). Peak host memory stays
