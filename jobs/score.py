@@ -29,6 +29,11 @@ class ScoreConfig:
     num_gpus_per_worker: float = 0.0     # 0: CPU inference (this machine); 1 on a GPU cluster
     workers: int = 1                     # inference actors
     cpus_per_worker: float = 1.0
+    worker_memory_mb: int = 2048         # host memory reserved per inference actor
+    worker_resources: dict = field(default_factory=dict)   # custom labels, e.g. {"gpu_node": 0.01}
+    prepare_cpus: float = 1.0
+    prepare_memory_mb: int = 512         # per prepare task (a record, its page and image)
+    prepare_resources: dict = field(default_factory=dict)
     prepare_batch_size: int = 4
     images: bool = False                 # also write review PNGs
     prompt_measurements: bool = False
@@ -85,9 +90,10 @@ def _init_ray(address: str | None):
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     if not ray.is_initialized():
+        # Workers read object-store settings and credentials from their own environment
+        # (inherited here, a node's environment on a cluster): nothing secret goes via Ray.
         ray.init(address=address or os.environ.get("RAY_ADDRESS") or None,
-                 log_to_driver=False, configure_logging=False,
-                 runtime_env={"env_vars": {"PYTHONUNBUFFERED": "1"}} if not address else None)
+                 log_to_driver=False, configure_logging=False)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.verbose_stats_logs = False
@@ -161,11 +167,17 @@ def run_score(cfg: ScoreConfig, log=print) -> dict:
         from gem_core.scoring import prepare_batch
 
         review_dir = f"{cfg.output.rstrip('/')}/images/{run.run_id}" if cfg.images else None
-        ds = ds.map_batches(prepare_batch, batch_size=cfg.prepare_batch_size, num_cpus=1,
+        # Each stage declares its own resources, so Ray places CPU work on CPU nodes and GEM
+        # on GPU nodes; differing declarations also keep Ray from fusing preparation into the
+        # inference actors, so the two overlap.
+        mb = 1024 * 1024
+        ds = ds.map_batches(prepare_batch, batch_size=cfg.prepare_batch_size, num_cpus=cfg.prepare_cpus,
+                            memory=cfg.prepare_memory_mb * mb, resources=cfg.prepare_resources or None,
                             fn_kwargs={"offset_s": cfg.offset_s, "review_dir": review_dir})
         ds = ds.map_batches(
             GemInference, batch_size=cfg.batch_size, num_gpus=cfg.num_gpus_per_worker,
-            num_cpus=cfg.cpus_per_worker, compute=ray.data.ActorPoolStrategy(size=cfg.workers),
+            num_cpus=cfg.cpus_per_worker, memory=cfg.worker_memory_mb * mb,
+            resources=cfg.worker_resources or None, compute=ray.data.ActorPoolStrategy(size=cfg.workers),
             fn_constructor_kwargs={"weights": weights, "dtype": cfg.dtype, "num_gpus": cfg.num_gpus_per_worker,
                                    "cpus": cfg.cpus_per_worker, "prompt_measurements": cfg.prompt_measurements,
                                    "max_new_tokens": cfg.max_new_tokens})
@@ -210,6 +222,8 @@ def _log_mlflow(cfg: ScoreConfig, tracking: str, run, metrics: dict, table, summ
     import tempfile
 
     import fsspec
+
+    from gem_core.tracking import setup_mlflow
 
     mlflow = setup_mlflow(tracking, cfg.experiment)
     with mlflow.start_run(run_name=f"score-{run.run_id}"):

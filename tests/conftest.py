@@ -106,8 +106,13 @@ def s3_bucket(s3_server):
 
 
 @pytest.fixture(scope="session")
-def ray_session():
-    """One local Ray session shared by every test that needs Ray (starting Ray costs 10-15 s)."""
+def ray_session(s3_server):
+    """One local Ray session shared by every test that needs Ray (starting Ray costs 10-15 s).
+
+    Started after the S3 server so that its workers inherit AWS_ENDPOINT_URL, as the workers
+    of a real cluster get the store's settings from their own environment (credentials are
+    never shipped through Ray).
+    """
     import ray
 
     if not ray.is_initialized():

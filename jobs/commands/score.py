@@ -20,6 +20,13 @@ def add_arguments(p) -> None:
     p.add_argument("--num-gpus-per-worker", type=float, default=0.0, help="GPUs per inference actor (default 0: CPU)")
     p.add_argument("--workers", type=int, default=1, help="inference actors (default 1)")
     p.add_argument("--cpus-per-worker", type=float, default=1.0, help="CPUs per inference actor (default 1)")
+    p.add_argument("--worker-memory-mb", type=int, default=2048, help="host memory reserved per inference actor")
+    p.add_argument("--worker-resources", type=json.loads, default={}, metavar="JSON",
+                   help='custom Ray resources per inference actor, e.g. \'{"gpu_node": 0.01}\'')
+    p.add_argument("--prepare-cpus", type=float, default=1.0, help="CPUs per preparation task (default 1)")
+    p.add_argument("--prepare-memory-mb", type=int, default=512, help="memory per preparation task")
+    p.add_argument("--prepare-resources", type=json.loads, default={}, metavar="JSON",
+                   help='custom Ray resources per preparation task, e.g. \'{"cpu_node": 0.01}\'')
     p.add_argument("--images", action="store_true", help="also write review PNGs under OUTPUT/images/")
     p.add_argument("--prompt-measurements", action="store_true",
                    help="append measured global values and findings to the question")
@@ -41,7 +48,10 @@ def run(args) -> int:
         output=args.output, model=args.model, input=args.input, manifest=args.manifest,
         incremental=args.incremental, address=args.address, batch_size=args.batch_size,
         num_gpus_per_worker=args.num_gpus_per_worker, workers=args.workers,
-        cpus_per_worker=args.cpus_per_worker, images=args.images,
+        cpus_per_worker=args.cpus_per_worker, worker_memory_mb=args.worker_memory_mb,
+        worker_resources=args.worker_resources, prepare_cpus=args.prepare_cpus,
+        prepare_memory_mb=args.prepare_memory_mb, prepare_resources=args.prepare_resources,
+        images=args.images,
         prompt_measurements=args.prompt_measurements, keep_metadata=args.keep_metadata,
         max_new_tokens=args.max_new_tokens, dtype=args.dtype, offset_s=args.offset,
         part_rows=args.part_rows, tracking_uri=args.tracking_uri, data_dir=args.data_dir)
