@@ -37,7 +37,7 @@ class DelineationConfig:
     p_threshold: float = 0.05      # of the P magnitude peak, above noise
     p_min_mv: float = 0.03         # smallest P wave we call present
     p_snr: float = 4.0             # P peak over the median beat's noise magnitude
-    p_search_s: float = 0.40       # P searched up to this long before QRS onset
+    p_search_s: float = 0.36       # P searched up to this long before QRS onset
     p_gap_s: float = 0.012         # ... and ending this long before it
     t_start_s: float = 0.06        # T peak searched from J + 60 ms
     t_tail_s: float = 0.22         # steepest descent within 220 ms after the T peak
@@ -129,14 +129,15 @@ def qrs_bounds(v: np.ndarray, r0: int | np.ndarray, fs: float,
 
 
 def wave_from_magnitude(a: np.ndarray, lo: np.ndarray, hi: np.ndarray, noise: np.ndarray,
-                        frac: float, extrapolate: int = 0
+                        frac: float, extrapolate: int = 0, peak: np.ndarray | None = None
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Peak, onset, offset and peak value of a one-humped magnitude `a` (..., W) >= 0 inside
     [lo, hi): the bounds are where `a` falls under noise + frac * (peak - noise), optionally
-    extrapolated to the noise floor over at most `extrapolate` samples."""
+    extrapolated to the noise floor over at most `extrapolate` samples. `peak` picks the
+    hump (default: the highest in the window)."""
     w = a.shape[-1]
     inside = _window_mask(w, lo, hi)
-    pk = np.argmax(np.where(inside, a, -np.inf), axis=-1)
+    pk = np.argmax(np.where(inside, a, -np.inf), axis=-1) if peak is None else np.asarray(peak)
     amp = _take(a, pk)
     thr = noise + frac * np.maximum(amp - noise, 0)
     below = (a < thr[..., None]) | ~inside
@@ -265,14 +266,16 @@ def t_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, off: np.ndarray, 
     i = np.arange(w)
     peak_hi = np.minimum(hi, on + (cfg.t_peak_max_s * (rr / fs) ** (1 / 3) * fs).astype(int))
     inside = (i >= lo[:, None]) & (i < peak_hi[:, None])
-    # the T peak is the most prominent hump of the magnitude: a depressed or raised ST
-    # segment can be larger but is a shoulder of the QRS, not a peak
+    # The T peak is the most prominent hump of the magnitude: a depressed or raised ST can
+    # be larger but is a shoulder of the QRS, not a hump. With no hump (T merged into a
+    # raised ST segment) the top itself. (The window ends before the next P when known.)
     ms = uniform_filter1d(mag, max(1, int(0.02 * fs)), axis=-1)
     peak = np.argmax(np.where(inside, ms, -np.inf), axis=-1)
     for b in range(ms.shape[0]):
         a, z = int(lo[b]), int(peak_hi[b])
         if z - a > 3:
-            pk, props = find_peaks(ms[b, a:z], prominence=0.0)
+            seg = ms[b, a:z]
+            pk, props = find_peaks(seg, prominence=max(cfg.t_min_mv / 2, 0.05 * seg.max()))
             if pk.size:
                 peak[b] = a + pk[np.argmax(props["prominences"])]
     b, nl = y.shape[:2]
@@ -295,40 +298,47 @@ def _detrend(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, k: int) -> np.ndarra
     return y - (lo_lvl[..., None] + (hi_lvl - lo_lvl)[..., None] * frac[:, None, :])
 
 
-def p_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, t_peak: np.ndarray,
-            t_off: np.ndarray, rr_prev: np.ndarray, noise: np.ndarray, fs: float,
-            cfg: DelineationConfig = DelineationConfig(), snr: float | None = None
-            ) -> dict[str, np.ndarray]:
-    """P waves of beats y (B, L, W) between the previous beat's T (this beat's T moved back
-    by its preceding RR, `rr_prev` (B,) samples) and the QRS onset.
+def p_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, rr_prev: np.ndarray,
+            noise: np.ndarray, fs: float, cfg: DelineationConfig = DelineationConfig(),
+            snr: float | None = None) -> dict[str, np.ndarray]:
+    """P waves of beats y (B, L, W) in the stretch before the QRS onset `on` (B,): up to
+    `p_search_s` and 0.6 x the preceding RR (`rr_prev` (B,) samples) back.
 
-    Global P: the spatial magnitude of the detrended leads; found when its peak stands
-    `snr` x the noise magnitude (from per-lead `noise` (L,)) above zero and lasts >= 40 ms.
-    Per-lead P: the same on each lead's |y|."""
+    Global P: the last hump of the spatial magnitude before the QRS whose prominence is at
+    least `p_min_mv` and `snr` x the noise magnitude (from per-lead `noise` (L,)): the P is
+    the wave nearest the QRS, a tail of the previous T is further away. Found when it stands
+    that high above zero and lasts >= 40 ms. Per-lead P: each lead's |y| around it."""
     snr = cfg.p_snr if snr is None else snr
-    prev_t = np.where(np.isfinite(t_off), t_off - rr_prev + 0.01 * fs, on - 0.5 * rr_prev)
-    lo = np.maximum.reduce([np.zeros_like(on), on - int(cfg.p_search_s * fs),
-                            t_peak - rr_prev + int(0.08 * fs), np.nan_to_num(prev_t).astype(int)])
-    lo = lo.astype(int)
+    lo = np.maximum(0, on - np.minimum(int(cfg.p_search_s * fs), (0.6 * rr_prev).astype(int))).astype(int)
     hi = (on - int(cfg.p_gap_s * fs)).astype(int)
     k = max(1, int(0.008 * fs))
-    yd = _detrend(y, lo, hi, k)                                                   # (B, L, W)
-    mag = _spatial(yd, usable, k)                                                 # (B, W)
+    mag = _spatial(y, usable, k)                                                  # (B, W)
     noise_g = float(np.sqrt((noise[usable] ** 2).sum()))
-    # the floor the P rises from: noise, or what is left of wander and T tails if larger
     w = y.shape[-1]
     inside = _window_mask(w, lo, hi)
+    # the floor the P rises from: noise, or what is left of wander and T tails if larger
     floor = np.maximum(noise_g, np.nanpercentile(np.where(inside, mag, np.nan), 20, axis=-1))
     floor = np.nan_to_num(floor, nan=noise_g)
+    peak = np.argmax(np.where(inside, mag, -np.inf), axis=-1)
+    for b in range(mag.shape[0]):
+        a, z = int(lo[b]), int(hi[b])
+        if z - a > 3:
+            seg = mag[b, a:z]
+            pk, _ = find_peaks(seg, prominence=max(cfg.p_min_mv, snr * noise_g))
+            if pk.size:
+                peak[b] = a + pk[-1]
     pk, p_on, p_off, amp = wave_from_magnitude(mag, lo, hi, floor, cfg.p_threshold,
-                                               extrapolate=int(0.01 * fs))
+                                               extrapolate=int(0.01 * fs), peak=peak)
     found = ((hi - lo > int(0.06 * fs)) & (amp >= max(cfg.p_min_mv, snr * noise_g))
              & (p_off - p_on >= int(0.04 * fs)))
     b, nl = y.shape[:2]
-    lpk, lon, loff, _ = wave_from_magnitude(np.abs(yd), np.broadcast_to(lo[:, None], (b, nl)),
-                                            np.broadcast_to(hi[:, None], (b, nl)),
+    m = int(0.02 * fs)
+    l_lo = np.where(found, np.maximum(lo, p_on - m), lo)
+    l_hi = np.where(found, np.minimum(hi, p_off + m), hi)
+    lpk, lon, loff, _ = wave_from_magnitude(np.abs(y), np.broadcast_to(l_lo[:, None], (b, nl)),
+                                            np.broadcast_to(l_hi[:, None], (b, nl)),
                                             np.broadcast_to(noise, (b, nl)), cfg.p_threshold)
-    lamp = _take(yd, lpk)
+    lamp = _take(y, lpk)
     lfound = found[:, None] & usable[None] & (np.abs(lamp) >= np.maximum(cfg.p_min_mv, snr * noise)[None])
-    return {"lo": lo, "hi": hi, "peak": pk, "on": p_on, "off": p_off, "amp": amp, "found": found, "y": yd,
+    return {"lo": lo, "hi": hi, "peak": pk, "on": p_on, "off": p_off, "amp": amp, "found": found,
             "lead_peak": lpk, "lead_on": lon, "lead_off": loff, "lead_amp": lamp, "lead_found": lfound}

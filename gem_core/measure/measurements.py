@@ -194,28 +194,20 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
         res.fiducials["r_peaks"] = [int(v) for v in r]
         return res
     y = mq["y"]                                                                  # (1, L, W)
-    t_hi_m = np.minimum(w - 2, mq["on"] + rr_med - int(0.1 * fs))
-    mt = t_waves(y, usable, mq["on"], mq["off"], t_hi_m, rr_med * one, fs, dc)
-    mp = p_waves(y, usable, mq["on"], mt["global_peak"], mt["global_off"], rr_med * one, noise_m, fs, dc)
-
-    # --- every beat, the same way (QRS fallback: the median beat's) -----------------------------
     rr_s = np.diff(r)                                                            # samples
     rr_prev = np.concatenate([[rr_med], rr_s])
     rr_next = np.concatenate([rr_s, [rr_med]])
     bq = qrs_and_baseline(beats, usable, r0, rr_next, fs, dc, fallback=(on_g, off_g))
     yb = bq["y"]
-    t_hi_b = np.minimum(w - 2, bq["on"] + rr_next - int(0.1 * fs))
-    bt = t_waves(yb, usable, bq["on"], bq["off"], t_hi_b, rr_next, fs, dc, t_leads=mt["leads"][0])
-    # the previous beat's T is placed from the median beat (single-beat T ends are noisy)
     shift = bq["on"] - on_g
-    bp = p_waves(yb, usable, bq["on"], mt["global_peak"][0] + shift, mt["global_off"][0] + shift,
-                 rr_prev, noise_1, fs, dc, snr=3.0)
 
+    # --- P waves first: they bound the T search (the next beat's P sits after this T) ---------
+    mp = p_waves(y, usable, mq["on"], rr_med * one, noise_m, fs, dc)
+    bp = p_waves(yb, usable, bq["on"], rr_prev, noise_1, fs, dc, snr=3.0)
     # P waves are there when the median beat shows one and it recurs at a fixed distance from
     # the QRS: the medians of the odd and of the even beats agree (split-half reliability).
-    # f waves, noise and tails of the previous T (AF) are not locked to the QRS and do not.
-    # (only beats after a long enough RR: after a short one the previous T reaches into the
-    # P window, and does so in both halves)
+    # f waves and noise are not locked to the QRS and do not. Only beats after an RR at
+    # least the median: after a short one the previous T reaches into the P window.
     long_rr = rr_prev >= rr_med
     p_beats = long_rr if long_rr.sum() >= 4 else np.ones(n_b, bool)
     p_corr = _p_split_half(yb[p_beats], usable, shift[p_beats], mp) if mp["found"][0] else None
@@ -224,11 +216,16 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     irregular = rh["irregularity"] is not None and rh["irregularity"] >= F.AF_IRREGULARITY
     need = cfg.p_consistency_irregular if irregular else cfg.p_consistency
     p_present = bool(mp["found"][0] and p_corr is not None and p_corr >= need)
-    if p_present:   # the next beat's P bounds each T
+
+    # --- T waves, ending before the next QRS, and before the next P when there is one ------------
+    t_hi_m = np.minimum(w - 2, mq["on"] + rr_med - int(0.1 * fs))
+    t_hi_b = np.minimum(w - 2, bq["on"] + rr_next - int(0.1 * fs))
+    if p_present:
         t_hi_m = np.minimum(t_hi_m, mp["on"] + rr_med - int(0.01 * fs))
-        mt = t_waves(y, usable, mq["on"], mq["off"], t_hi_m, rr_med * one, fs, dc)
-        t_hi_b = np.where(bp["found"], np.minimum(t_hi_b, bp["on"] + rr_next - int(0.01 * fs)), t_hi_b)
-        bt = t_waves(yb, usable, bq["on"], bq["off"], t_hi_b, rr_next, fs, dc, t_leads=mt["leads"][0])
+        p_on_b = np.where(bp["found"], bp["on"], mp["on"][0] + shift)
+        t_hi_b = np.minimum(t_hi_b, p_on_b + rr_next - int(0.01 * fs))
+    mt = t_waves(y, usable, mq["on"], mq["off"], t_hi_m, rr_med * one, fs, dc)
+    bt = t_waves(yb, usable, bq["on"], bq["off"], t_hi_b, rr_next, fs, dc, t_leads=mt["leads"][0])
 
     # --- global values ------------------------------------------------------------------------
     unmeasurable: dict[str, str] = {}
