@@ -29,6 +29,8 @@ _UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3, "nv": 
 _BYTES_PER_SAMPLE = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2,
                      "212": 1.5, "310": 4 / 3, "311": 4 / 3}
 _COMPRESSED = {"508", "516", "524"}
+# Files a user may point at by mistake instead of the record or its header.
+_NOT_HEADERS = {".dat", ".mat", ".atr", ".xyz", ".csv", ".edf", ".xml", ".json", ".png", ".pdf", ".txt"}
 
 # A signal line: file, format[xSPF][:skew][+offset], then optionally gain[(baseline)][/units].
 _FMT_FIELD = re.compile(r"^(?P<fmt>\d+)(x\d+)?(:\d+)?(\+(?P<offset>\d+))?$")
@@ -181,6 +183,10 @@ def read_header_text(uri: str) -> tuple[str, str, str]:
         with fs.open(fs_path + ".hea", "rb") as f:
             raw = f.read()
     except FileNotFoundError:
+        ext = posixpath.splitext(record_id)[1].lower()
+        if ext in _NOT_HEADERS:
+            raise errors.MissingHeader(uri, f"{record_id} is not a WFDB header (give the record "
+                                            f"path, with or without .hea)")
         raise errors.MissingHeader(uri, f"header file {record_id}.hea not found")
     except IsADirectoryError:
         raise errors.MissingHeader(uri, f"{record_id}.hea is a directory, not a header")
@@ -208,6 +214,10 @@ def read_record(uri: str) -> EcgRecord:
     try:
         rec = wfdb.rdrecord(path, physical=False)
     except Exception as exc:  # wfdb's own errors do not name the record
+        from gem_core.retry import is_transient
+
+        if is_transient(exc):  # the store, not the record: let the caller retry
+            raise
         raise errors.UnreadableRecord(path, f"wfdb could not read it: {type(exc).__name__}: {exc}")
     if rec.d_signal is None or rec.sig_len == 0 or rec.d_signal.shape[0] == 0:
         raise errors.ZeroLength(path, "record holds no samples")

@@ -12,6 +12,7 @@ Protocol:
 - at the end the run moves its parts under `reports/` and then marks its manifest
   `committed`, listing its files. `read_reports` reads committed runs only; readers that glob
   the Hive-partitioned `reports/` folder never see `_`-prefixed staging (pyarrow skips them).
+- every store operation is idempotent and retried on transient errors (a store restarting);
 - after a crash, the next run on the same inputs and model finds the manifest still `running`
   and resumes it under the same run id: its staged parts are kept, their ids skipped, and a
   half-done commit is finished. Nothing is lost, nothing is written twice.
@@ -23,6 +24,8 @@ import json
 import posixpath
 import uuid
 from dataclasses import dataclass
+
+from gem_core.retry import retrying
 
 REPORTS = "reports"
 STAGING = "_staging"
@@ -73,9 +76,11 @@ class ReportStore:
             json.dump(obj, f, indent=1, default=str)
         self.fs.mv(tmp, path)
 
+    @retrying
     def save_manifest(self, m: RunManifest) -> None:
         self._write_json(self._path(RUNS, f"{m.run_id}.json"), m.__dict__)
 
+    @retrying
     def manifests(self) -> list[RunManifest]:
         paths = self.fs.glob(self._path(RUNS, "*.json")) if self.fs.exists(self._path(RUNS)) else []
         out = []
@@ -93,10 +98,12 @@ class ReportStore:
         return None
 
     # -- staging -------------------------------------------------------------------------
+    @retrying
     def staged_parts(self, run_id: str) -> list[str]:
         d = self._path(STAGING, run_id)
         return sorted(self.fs.glob(posixpath.join(d, "part-*.parquet"))) if self.fs.exists(d) else []
 
+    @retrying
     def stage_part(self, run_id: str, seq: int, table) -> str:
         import pyarrow.parquet as pq
 
@@ -109,6 +116,7 @@ class ReportStore:
             self.fs.mv(tmp, path)
         return path
 
+    @retrying
     def staged_ids(self, run_id: str) -> set[str]:
         import pyarrow.parquet as pq
 
@@ -119,6 +127,7 @@ class ReportStore:
         return ids
 
     # -- commit --------------------------------------------------------------------------
+    @retrying
     def commit(self, m: RunManifest, counts: dict) -> RunManifest:
         """Move every staged part of the run under reports/ and mark the run committed.
         Idempotent: a commit interrupted half-way is finished by calling it again."""
@@ -142,6 +151,7 @@ class ReportStore:
     def committed_files(self) -> list[str]:
         return [f for m in self.manifests() if m.status == "committed" for f in (m.files or [])]
 
+    @retrying
     def read(self, columns: list[str] | None = None, latest: bool = False):
         """Rows of committed runs (a pyarrow Table). `latest`: one row per record id, the
         most recently scored."""

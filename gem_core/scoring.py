@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from gem_core.leads import N_SAMPLES
+from gem_core.retry import call_with_retry
 
 IMAGE_SHAPE = (3, 336, 336)   # CLIP-L/336 model input
 
@@ -47,6 +48,10 @@ def prepare_one(uri: str, problem: str | None = None, offset_s: float = 0.0,
     if problem:
         raise RecordError(uri, problem)
     prepared = load_prepared(uri, offset_s=offset_s)
+    if len(prepared.flags.flat_leads) == len(prepared.leads):
+        raise RecordError(uri, "no usable ECG signal: every lead is flat or missing in the window"
+                          + (f" ({prepared.flags.non_finite_samples} non-finite samples)"
+                             if prepared.flags.non_finite_samples else ""))
     measurements = measure_ecg(prepared.signal, fs=prepared.fs).to_dict()
     return {
         "signal": prepared.signal,
@@ -64,24 +69,31 @@ def prepare_batch(batch: dict, offset_s: float = 0.0, image_size: int = IMAGE_SH
     out = {k: list(batch[k]) for k in batch}
     signals = np.zeros((n, 12, N_SAMPLES), dtype=np.float32)
     images = np.zeros((n, 3, image_size, image_size), dtype=np.float32)
-    status, error, meas, flags, meta, image_uri, seconds = [], [], [], [], [], [], []
+    status, error, meas, flags, meta, image_uri, seconds, retries = [], [], [], [], [], [], [], []
     for i in range(n):
         t0 = time.perf_counter()
         rid, uri = str(batch["record_id"][i]), str(batch["uri"][i])
         problem = batch["problem"][i] if "problem" in batch else None
+        tries = []
         try:
-            r = prepare_one(uri, problem or None, offset_s, image_size)
+            # A storage blip is retried; a broken record fails at once.
+            r = call_with_retry(prepare_one, uri, problem or None, offset_s, image_size,
+                                on_retry=lambda k, e: tries.append(k))
+            png = (call_with_retry(write_review_png, review_dir, rid, r["signal"], r["measurements"],
+                                   on_retry=lambda k, e: tries.append(k)) if review_dir else "")
             signals[i], images[i] = r["signal"], r["image"]
             status.append("ok"), error.append("")
             meas.append(json.dumps(r["measurements"])), flags.append(json.dumps(r["quality_flags"]))
             meta.append(json.dumps(r["metadata"], default=str))
-            image_uri.append(write_review_png(review_dir, rid, r["signal"], r["measurements"]) if review_dir else "")
+            image_uri.append(png)
         except Exception as exc:  # one bad record must not stop the batch
             status.append("error"), error.append(_error_text(uri, exc))
             meas.append(""), flags.append(""), meta.append(""), image_uri.append("")
         seconds.append(time.perf_counter() - t0)
+        retries.append(len(tries))
     out.update(status=status, error=error, signal=signals, image=images, measurements=meas,
-               quality_flags=flags, header_metadata=meta, image_uri=image_uri, t_prepare_s=seconds)
+               quality_flags=flags, header_metadata=meta, image_uri=image_uri, t_prepare_s=seconds,
+               retries=retries)
     return out
 
 
@@ -198,6 +210,7 @@ def output_schema():
         ("grounding", pa.string()),             # JSON verdict: claims, counts, score
         ("grounding_score", pa.float64()),
         ("image_uri", pa.string()),
+        ("retries", pa.int32()),                # storage retries spent on this record
         ("header_metadata", pa.string()),       # JSON; only with --keep-metadata
         ("t_prepare_s", pa.float64()), ("t_infer_s", pa.float64()), ("t_verify_s", pa.float64()),
     ])
@@ -230,6 +243,7 @@ def output_table(batch: dict, run_id: str, model_name: str, model_version: str,
         "grounding_score": [None if x is None or (isinstance(x, float) and np.isnan(x)) else float(x)
                             for x in batch.get("grounding_score", [None] * n)],
         "image_uri": [str(x) for x in batch["image_uri"]],
+        "retries": [int(x) for x in batch.get("retries", [0] * n)],
         "header_metadata": [str(x) if keep_metadata else "" for x in batch["header_metadata"]],
         "t_prepare_s": [float(x) for x in batch["t_prepare_s"]],
         "t_infer_s": [float(x) for x in batch.get("t_infer_s", [0.0] * n)],

@@ -76,19 +76,40 @@ def s3_server():
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    _S3["server"] = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    _S3["server"].start()
+    _S3["port"] = port
     endpoint = f"http://127.0.0.1:{port}"
     old = os.environ.get("AWS_ENDPOINT_URL")
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     try:
         yield endpoint
     finally:
-        server.stop()
+        _S3["server"].stop()
         if old is None:
             os.environ.pop("AWS_ENDPOINT_URL", None)
         else:
             os.environ["AWS_ENDPOINT_URL"] = old
+
+
+_S3: dict = {}
+
+
+@pytest.fixture
+def s3_outage(s3_server):
+    """A function that takes the test S3 server down for `seconds`, then brings it back on
+    the same port with its data (moto keeps its state in this process)."""
+    from moto.server import ThreadedMotoServer
+
+    def outage(seconds: float) -> None:
+        import time
+
+        _S3["server"].stop()
+        time.sleep(seconds)
+        _S3["server"] = ThreadedMotoServer(ip_address="127.0.0.1", port=_S3["port"], verbose=False)
+        _S3["server"].start()
+
+    return outage
 
 
 @pytest.fixture
@@ -120,3 +141,13 @@ def ray_session(s3_server):
                  configure_logging=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> str:
+    """A randomly initialised gem-tiny written in the published GEM layout (real load path)."""
+    from gem_core.model.tiny import save_gem_tiny
+
+    out = tmp_path_factory.mktemp("gem-tiny")
+    save_gem_tiny(out, seed=0)
+    return str(out)

@@ -20,15 +20,6 @@ pytestmark = pytest.mark.slow
 MAX_NEW = 12  # tokens per report: keeps gem-tiny on CPU fast; the path is the same as 1024
 
 
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> str:
-    from gem_core.model.tiny import save_gem_tiny
-
-    out = tmp_path_factory.mktemp("gem-tiny")
-    save_gem_tiny(out, seed=0)
-    return str(out)
-
-
 def make_archive(root: Path, shared_ecg: Path, n_synth: int = 6) -> dict[str, str]:
     """Shared real records + synthetic ones + broken files; returns {record_id: expectation}."""
     from gem_core.synth import write_cohort
