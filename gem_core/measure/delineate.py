@@ -99,7 +99,7 @@ def qrs_bounds(v: np.ndarray, r0: int | np.ndarray, fs: float,
     h = int(cfg.anchor_s * fs)
     anchor = np.argmax(np.where(_window_mask(w, r0 - h, r0 + h + 1), v, -np.inf), axis=-1)
     peak = _take(v, anchor)
-    rest = np.percentile(v, 20, axis=-1)
+    rest = np.percentile(v[..., ::4], 20, axis=-1)       # (every 4th sample is plenty)
     thr = rest + cfg.qrs_threshold * (peak - rest)
     below = v < thr[..., None]
     reach = np.full(anchor.shape, int(cfg.st_search_s * fs))
@@ -184,6 +184,13 @@ def t_wave(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, fs: float,
     # only until the wave is back near the baseline (not in the next beat's P)
     back = _first_true((i > pk[..., None]) & (sgn * y < 0.05 * np.abs(amp)[..., None]))
     tail_end = np.where(back >= 0, back + int(0.02 * fs), pk + int(cfg.t_tail_s * fs))
+    # ... and only down the first descent: it ends where the (smoothed) wave turns back up
+    # after having come at least half way down (a U wave or the next P is a new rise)
+    ys = uniform_filter1d(sgn * y, max(1, int(0.01 * fs)), axis=-1)
+    turn = (i > pk[..., None]) & (ys < 0.5 * np.abs(amp)[..., None]) & \
+        (np.diff(ys, axis=-1, append=ys[..., -1:]) > 0)
+    valley = _first_true(turn)
+    tail_end = np.where(valley >= 0, np.minimum(tail_end, valley + 1), tail_end)
     tail_end = np.minimum(np.minimum(tail_end, hi), pk + int(cfg.t_tail_s * fs))
     tail = (i >= pk[..., None]) & (i < tail_end[..., None])
     s = np.argmax(np.where(tail, -sgn * v, -np.inf), axis=-1)
@@ -205,19 +212,23 @@ def t_wave(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, fs: float,
 
 
 def robust_latest(values: np.ndarray, weight_ok: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Second-latest of the valid values along `axis` (the latest when only one or two are
-    valid): one lead's outlier cannot set a global offset."""
+    """The latest of the valid values along `axis` short of outliers: the mean of the second
+    and third latest with four or more valid values, the second latest with three, the
+    latest with one or two. One lead's outlier cannot set a global offset, and which lead
+    comes second does not make it jump."""
     v = np.where(weight_ok & np.isfinite(values), values, -np.inf)
     n = (v > -np.inf).sum(axis=axis)
     srt = np.sort(v, axis=axis)
+    k = srt.shape[axis]
     last = np.take(srt, -1, axis=axis)
-    second = np.take(srt, -2, axis=axis) if srt.shape[axis] > 1 else last
-    out = np.where(n >= 3, second, last)
+    second = np.take(srt, -2, axis=axis) if k > 1 else last
+    third = np.take(srt, -3, axis=axis) if k > 2 else second
+    out = np.where(n >= 4, (second + third) / 2, np.where(n >= 3, second, last))
     return np.where(n > 0, out, np.nan)
 
 
 def robust_earliest(values: np.ndarray, ok: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Second-earliest of the valid values (earliest when fewer than three)."""
+    """The earliest of the valid values short of outliers (mirror of robust_latest)."""
     return -robust_latest(-values, ok, axis=axis)
 
 
@@ -230,7 +241,8 @@ def _gather(a: np.ndarray, start: np.ndarray, k: int) -> np.ndarray:
 
 def _spatial(y: np.ndarray, usable: np.ndarray, smooth: int) -> np.ndarray:
     """(B, W) magnitude over the usable leads of y (B, L, W), smoothed over `smooth` samples."""
-    return uniform_filter1d(np.sqrt((y[:, usable] ** 2).sum(1)), max(1, smooth), axis=-1)
+    mag = np.sqrt(np.einsum("blw,blw,l->bw", y, y, usable.astype(y.dtype), optimize=True))
+    return uniform_filter1d(mag, max(1, smooth), axis=-1)
 
 
 def qrs_and_baseline(beats: np.ndarray, usable: np.ndarray, r0: int, rr: np.ndarray, fs: float,
@@ -317,13 +329,13 @@ def p_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, rr_prev: np.ndarr
     w = y.shape[-1]
     inside = _window_mask(w, lo, hi)
     # the floor the P rises from: noise, or what is left of wander and T tails if larger
-    floor = np.maximum(noise_g, np.nanpercentile(np.where(inside, mag, np.nan), 20, axis=-1))
-    floor = np.nan_to_num(floor, nan=noise_g)
+    floor = np.full(mag.shape[0], noise_g)
     peak = np.argmax(np.where(inside, mag, -np.inf), axis=-1)
     for b in range(mag.shape[0]):
         a, z = int(lo[b]), int(hi[b])
         if z - a > 3:
             seg = mag[b, a:z]
+            floor[b] = max(noise_g, float(np.percentile(seg, 20)))
             pk, _ = find_peaks(seg, prominence=max(cfg.p_min_mv, snr * noise_g))
             if pk.size:
                 peak[b] = a + pk[-1]

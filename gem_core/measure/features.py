@@ -131,10 +131,21 @@ def correct_qt(qt_ms, rr_ms, method: str):
         return np.asarray(qt_ms, dtype=np.float64) / rr_s ** power
 
 
-def summarise(values: np.ndarray) -> float | str | None:
-    """Median of a per-beat list (most common label for st_form); None if nothing measured."""
+def summarise(values: np.ndarray) -> list:
+    """Per-lead summary of (B, L) per-beat values: the median (the most common label for
+    st_form); None where nothing was measured."""
     if values.dtype == object:
-        labels = [v for v in values if v is not None]
-        return Counter(labels).most_common(1)[0][0] if labels else None
-    v = values[np.isfinite(values)]
-    return float(np.median(v)) if v.size else None
+        out = []
+        for col in values.T:
+            labels = [v for v in col if v is not None]
+            out.append(Counter(labels).most_common(1)[0][0] if labels else None)
+        return out
+    if values.shape[0] == 0:
+        return [None] * values.shape[1]
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN leads -> None below
+            med = np.nanmedian(values, axis=0)
+    return [None if not np.isfinite(v) else float(v) for v in med]

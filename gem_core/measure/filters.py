@@ -23,11 +23,27 @@ def _notch(hz: float, q: float, fs: float) -> np.ndarray:
     return sps.tf2sos(*sps.iirnotch(hz, q, fs=fs))
 
 
+@lru_cache(maxsize=64)
+def _zi(sos_key: bytes, n_sections: int) -> np.ndarray:
+    return sps.sosfilt_zi(np.frombuffer(sos_key).reshape(n_sections, 6))
+
+
 def _filtfilt(sos: np.ndarray, x: np.ndarray, padlen: int) -> np.ndarray:
+    """scipy's sosfiltfilt (odd extension, steady-state initial conditions), with the
+    initial-condition solve cached per filter: it costs as much as the filtering here."""
+    x = np.asarray(x, dtype=np.float64)
     n = x.shape[-1]
     if n < 4:
-        return np.array(x, dtype=np.float64)
-    return sps.sosfiltfilt(sos, x, axis=-1, padlen=min(padlen, n - 1))
+        return np.array(x)
+    padlen = min(padlen, n - 1)
+    ext = np.concatenate([2 * x[..., :1] - x[..., padlen:0:-1], x,
+                          2 * x[..., -1:] - x[..., -2:-padlen - 2:-1]], axis=-1)
+    zi = _zi(sos.tobytes(), sos.shape[0])                      # (n_sections, 2)
+    shape = (sos.shape[0],) + (1,) * (x.ndim - 1) + (2,)
+    zi = zi.reshape(shape)
+    y, _ = sps.sosfilt(sos, ext, axis=-1, zi=zi * ext[..., :1][None])
+    y, _ = sps.sosfilt(sos, y[..., ::-1], axis=-1, zi=zi * y[..., -1:][None])
+    return np.ascontiguousarray(y[..., ::-1][..., padlen:padlen + n])
 
 
 def highpass(x: np.ndarray, fs: float, hz: float = 0.5, order: int = 2) -> np.ndarray:

@@ -74,11 +74,16 @@ def _ms(samples, fs, digits=1):
     return None if samples is None or not np.isfinite(samples) else round(float(samples) * 1000.0 / fs, digits)
 
 
+def _digits(key: str) -> int:
+    return 3 if key.endswith("amplitude") else 1
+
+
 def _feature_list(a: np.ndarray, key: str) -> list:
+    """A per-beat column as a JSON-safe list (NaN -> None, rounded)."""
     if key == "st_form":
         return [None if v is None else str(v) for v in a]
-    digits = 3 if key in ("p_amplitude", "qrs_amplitude", "t_amplitude") else 1
-    return [_num(v, digits) for v in a]
+    return [None if v != v or v in (np.inf, -np.inf) else v
+            for v in np.round(np.asarray(a, dtype=np.float64), _digits(key)).tolist()]
 
 
 def _empty_leads() -> dict:
@@ -306,14 +311,13 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     leads, amps = {}, {}
     p_lead = mp["lead_amp"][0]
     p_lead_ok = p_present & mp["lead_found"][0]
+    medians = {k: summarise(feats[k]) for k in GEM_FEATURES}                    # each (L,) list
     for i, ld in enumerate(STANDARD_LEADS):
         if not usable[i]:
             leads[ld] = _empty_leads()[ld]
             continue
-        median_d = {}
-        for k in GEM_FEATURES:
-            v = summarise(feats[k][:, i])
-            median_d[k] = _num(v, 3 if k.endswith("amplitude") else 1) if isinstance(v, float) else v
+        median_d = {k: (_num(medians[k][i], _digits(k)) if isinstance(medians[k][i], float) else medians[k][i])
+                    for k in GEM_FEATURES}
         t_mv = float(mt["amp"][0, i]) if abs(mt["amp"][0, i]) >= dc.t_min_mv else 0.0
         leads[ld] = {
             "beats": {k: _feature_list(feats[k][:, i], k) for k in GEM_FEATURES}, "median": median_d,

@@ -9,8 +9,8 @@ Then the classic repairs: a candidate within 360 ms after a much larger beat is 
 (and one within 300 ms before it a P wave), and a gap longer than 1.66 x the local RR is
 searched again at a lower threshold.
 
-Several leads are combined in the energy domain, each lead scaled by its own QRS level, so
-no single lead (large or noisy) owns the decision.
+Several leads are combined in the energy domain; leads above the typical lead's level are
+scaled down to it, so no single lead (large or noisy) owns the decision.
 """
 from __future__ import annotations
 
@@ -47,11 +47,12 @@ def qrs_energy(x: np.ndarray, fs: float, cfg: RPeakConfig = RPeakConfig()) -> np
     d = np.diff(y, axis=-1, prepend=y[:, :1]) * fs          # mV/s
     e = d * d
     if e.shape[0] > 1:
-        # each lead by its own QRS level, but a lead with a tiny QRS is not amplified more
-        # than 4x relative to the typical lead (its T waves and noise would be)
-        scale = np.percentile(e, 99.0, axis=1)
+        # leads larger than the typical lead are scaled down to it (one lead with a huge
+        # artefact cannot own the sum); smaller ones are not scaled up (a lead whose QRS is
+        # small next to its T wave would lend the T waves its weight)
+        scale = np.percentile(e[:, ::4], 99.0, axis=1)
         keep = scale > 0
-        scale = np.maximum(scale[keep], 0.25 * np.median(scale[keep]))
+        scale = np.maximum(scale[keep], np.median(scale[keep]))
         e = e[keep] / scale[:, None]
     e = e.sum(axis=0)
     w = max(1, int(round(cfg.integration_s * fs)))
@@ -80,10 +81,14 @@ def peaks_from_energy(e: np.ndarray, fs: float, cfg: RPeakConfig = RPeakConfig()
     h = e[cand]
     beat = h >= cfg.threshold * level
 
-    # T-wave rejection: a small candidate right after a large beat is its T wave.
+    # T-wave rejection: a small candidate right after a large beat is its T wave. The T comes
+    # later at slow rates: the window is 360 ms or 0.6 x the typical RR of the clear beats.
     idx = np.flatnonzero(beat)
+    clear = cand[h >= 0.5 * level]
+    rr_typ = np.median(np.diff(clear)) if clear.size > 2 else 0.0
+    t_win = min(max(cfg.t_wave_s * fs, 0.6 * rr_typ), 0.6 * fs)
     if idx.size > 1:
-        close = np.diff(cand[idx]) < cfg.t_wave_s * fs
+        close = np.diff(cand[idx]) < t_win
         small = h[idx[1:]] < cfg.t_wave_ratio * h[idx[:-1]]
         beat[idx[1:][close & small]] = False
 
