@@ -59,6 +59,7 @@ class ReportStore:
         self.uri = output_uri.rstrip("/")
         self.fs, self.root = fsspec.core.url_to_fs(self.uri)
         self.protocol = self.uri.split("://", 1)[0] if "://" in self.uri else ""
+        self.retries = 0  # transient storage errors retried so far
 
     # -- paths ---------------------------------------------------------------------------
     def _path(self, *parts: str) -> str:

@@ -46,11 +46,15 @@ def call_with_retry(fn, *args, attempts: int = 6, base_s: float = 0.5, max_s: fl
 
 
 def retrying(method):
-    """Decorator: the method is retried on transient errors (it must be idempotent)."""
+    """Decorator for an idempotent method: retried on transient errors, each retry counted
+    in the instance's `retries` attribute."""
     import functools
 
     @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        return call_with_retry(method, *args, **kwargs)
+    def wrapper(self, *args, **kwargs):
+        def count(attempt, exc):
+            self.retries = getattr(self, "retries", 0) + 1
+
+        return call_with_retry(method, self, *args, on_retry=count, **kwargs)
 
     return wrapper

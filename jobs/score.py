@@ -213,7 +213,7 @@ def run_score(cfg: ScoreConfig, log=print) -> dict:
     counts = {"inputs": len(inputs), "scored_now": len(todo), "rows": len(staged_ids),
               "skipped_incremental": len(skipped & {r.record_id for r in inputs}),
               "ok_now": metrics["ok"], "errors_now": metrics["errors"],
-              "storage_retries_now": metrics["storage_retries"]}
+              "storage_retries_now": metrics["storage_retries"], "store_retries_now": store.retries}
     run = store.commit(run, counts)
     summary = {"run_id": run.run_id, "model_name": model_name, "model_version": model_version,
                "output": cfg.output, "counts": counts, "metrics": metrics, "files": run.files}
