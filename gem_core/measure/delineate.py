@@ -129,12 +129,13 @@ def qrs_bounds(v: np.ndarray, r0: int | np.ndarray, fs: float,
 
 
 def wave_from_magnitude(a: np.ndarray, lo: np.ndarray, hi: np.ndarray, noise: np.ndarray,
-                        frac: float, extrapolate: int = 0, peak: np.ndarray | None = None
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                        frac: float, extrapolate: int = 0, peak: np.ndarray | None = None,
+                        valleys: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Peak, onset, offset and peak value of a one-humped magnitude `a` (..., W) >= 0 inside
     [lo, hi): the bounds are where `a` falls under noise + frac * (peak - noise), optionally
     extrapolated to the noise floor over at most `extrapolate` samples. `peak` picks the
-    hump (default: the highest in the window)."""
+    hump (default: the highest in the window); `valleys` also stops each bound at the
+    nearest valley under half the peak."""
     w = a.shape[-1]
     inside = _window_mask(w, lo, hi)
     pk = np.argmax(np.where(inside, a, -np.inf), axis=-1) if peak is None else np.asarray(peak)
@@ -145,6 +146,17 @@ def wave_from_magnitude(a: np.ndarray, lo: np.ndarray, hi: np.ndarray, noise: np
     on = _last_true(below & (i < pk[..., None])) + 1
     off = _first_true(below & (i > pk[..., None]))
     off = np.where(off < 0, np.asarray(hi) - 1, off)
+    if valleys:
+        # a wave sitting on a slope (a T tail, wander) never falls under the threshold on that
+        # side: there, the valley between it and its neighbour bounds it
+        low = a < (noise + 0.5 * np.maximum(amp - noise, 0))[..., None]
+        prev_a = np.concatenate([a[..., :1], a[..., :-1]], axis=-1)
+        next_a = np.concatenate([a[..., 1:], a[..., -1:]], axis=-1)
+        valley = low & (a <= prev_a) & (a <= next_a) & inside
+        v_on = _last_true(valley & (i < pk[..., None]))
+        v_off = _first_true(valley & (i > pk[..., None]))
+        on = np.where(v_on >= 0, np.maximum(on, v_on), on)
+        off = np.where(v_off >= 0, np.minimum(off, v_off), off)
     if extrapolate:
         # carry each crossing down to the floor along the wave's slope just inside it (a
         # threshold crossing alone sits late on a rounded onset); at most `extrapolate` samples
@@ -314,14 +326,15 @@ def p_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, rr_prev: np.ndarr
             noise: np.ndarray, fs: float, cfg: DelineationConfig = DelineationConfig(),
             snr: float | None = None) -> dict[str, np.ndarray]:
     """P waves of beats y (B, L, W) in the stretch before the QRS onset `on` (B,): up to
-    `p_search_s` and 0.6 x the preceding RR (`rr_prev` (B,) samples) back.
+    `p_search_s` and half the preceding RR (`rr_prev` (B,) samples) back.
 
     Global P: the last hump of the spatial magnitude before the QRS whose prominence is at
-    least `p_min_mv` and `snr` x the noise magnitude (from per-lead `noise` (L,)): the P is
-    the wave nearest the QRS, a tail of the previous T is further away. Found when it stands
+    least `p_min_mv`, `snr` x the noise magnitude (from per-lead `noise` (L,)) and a third of
+    the most prominent hump's: the P is the wave nearest the QRS, a tail of the previous T
+    is further away, a ripple after the P is smaller. Found when it stands
     that high above zero and lasts >= 40 ms. Per-lead P: each lead's |y| around it."""
     snr = cfg.p_snr if snr is None else snr
-    lo = np.maximum(0, on - np.minimum(int(cfg.p_search_s * fs), (0.6 * rr_prev).astype(int))).astype(int)
+    lo = np.maximum(0, on - np.minimum(int(cfg.p_search_s * fs), (0.5 * rr_prev).astype(int))).astype(int)
     hi = (on - int(cfg.p_gap_s * fs)).astype(int)
     k = max(1, int(0.008 * fs))
     mag = _spatial(y, usable, k)                                                  # (B, W)
@@ -336,11 +349,12 @@ def p_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, rr_prev: np.ndarr
         if z - a > 3:
             seg = mag[b, a:z]
             floor[b] = max(noise_g, float(np.percentile(seg, 20)))
-            pk, _ = find_peaks(seg, prominence=max(cfg.p_min_mv, snr * noise_g))
-            if pk.size:
-                peak[b] = a + pk[-1]
+            pk, props = find_peaks(seg, prominence=max(cfg.p_min_mv, snr * noise_g))
+            if pk.size:   # the last hump at least a third as prominent as the most prominent
+                prom = props["prominences"]
+                peak[b] = a + pk[prom >= prom.max() / 3][-1]
     pk, p_on, p_off, amp = wave_from_magnitude(mag, lo, hi, floor, cfg.p_threshold,
-                                               extrapolate=int(0.01 * fs), peak=peak)
+                                               extrapolate=int(0.01 * fs), peak=peak, valleys=True)
     found = ((hi - lo > int(0.06 * fs)) & (amp >= max(cfg.p_min_mv, snr * noise_g))
              & (p_off - p_on >= int(0.04 * fs)))
     b, nl = y.shape[:2]

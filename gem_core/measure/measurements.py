@@ -24,7 +24,7 @@ from gem_core.measure.delineate import (DelineationConfig, _detrend, p_waves, qr
 from gem_core.measure.features import (GEM_FEATURES, beat_features, correct_qt, lead_amplitudes,
                                        st_form, summarise)
 from gem_core.measure.filters import for_delineation
-from gem_core.measure.rpeaks import RPeakConfig, peaks_from_energy, qrs_energy
+from gem_core.measure.rpeaks import RPeakConfig, beats_of
 
 GLOBAL_KEYS = ("heart_rate_bpm", "rr_ms", "rr_sd_ms", "pr_ms", "p_ms", "qrs_ms", "qt_ms",
                "qtc_ms", "qtc_method", "qtc_bazett_ms", "qtc_fridericia_ms", "p_axis_deg",
@@ -39,8 +39,12 @@ class MeasureConfig:
     post_s: float = 0.75         # ... and after it
     lowpass_hz: float = 100.0
     qtc_method: str = "fridericia"
-    p_consistency: float = 0.6   # odd-beat and even-beat median P waves correlate at least this
-    p_consistency_irregular: float = 0.85   # ... when the RR intervals are irregular
+    # P waves must recur (see _p_consistency): split-half correlation or coherence for a
+    # regular rhythm, both and higher when RR is irregular (f waves can line up by chance)
+    p_split_half: float = 0.6
+    p_coherence: float = 0.7
+    p_split_half_irregular: float = 0.95
+    p_coherence_irregular: float = 0.85
     delineation: DelineationConfig = DelineationConfig()
     rpeaks: RPeakConfig = RPeakConfig()
 
@@ -114,19 +118,42 @@ def _rhythm(r: np.ndarray, fs: float) -> dict:
             "median_samples": int(round(np.median(rr) * fs / 1000.0))}
 
 
-def _p_split_half(yb: np.ndarray, usable: np.ndarray, shift: np.ndarray, mp: dict) -> float | None:
-    """Correlation between the P waves of the odd and of the even beats, each the median
-    over its half, over the median beat's P (usable leads, detrended like the median)."""
+def _p_consistency(yb: np.ndarray, usable: np.ndarray, shift: np.ndarray, mp: dict
+                   ) -> tuple[float, float] | None:
+    """How well the P wave recurs, over the median beat's P span (each beat's span detrended
+    between its ends) in the leads where the median P is at least half its largest:
+    (split-half reliability: correlation between the medians of the odd and of the even
+    beats; coherence: RMS of the median over the median single-beat RMS, near 1 for a wave
+    locked to the QRS, small for waves of random phase that cancel in the median)."""
     n_b = yb.shape[0]
     if n_b < 4:
         return None
-    lo, hi = mp["lo"][0] + shift, mp["hi"][0] + shift                          # (B,)
-    yd = _detrend(yb[:, usable], lo.astype(int), hi.astype(int), 4)
-    span = np.arange(int(mp["on"][0]), int(mp["off"][0]))
+    amp = np.abs(mp["lead_amp"][0])
+    leads = usable & (amp >= 0.5 * amp[usable].max())
+    on, off = int(mp["on"][0]), int(mp["off"][0])
+    yd = _detrend(yb[:, leads], (on + shift).astype(int), (off + shift).astype(int), 2)
+    span = np.arange(on, off)
     idx = np.clip(span[None, :] + shift[:, None], 0, yb.shape[-1] - 1)        # (B, S)
     seg = np.take_along_axis(yd, np.broadcast_to(idx[:, None, :], yd.shape[:2] + (span.size,)), -1)
     odd, even = np.median(seg[1::2], axis=0), np.median(seg[0::2], axis=0)     # (L', S)
-    return float(Q.correlation(odd.reshape(-1), even.reshape(-1)))
+    med = np.median(seg, axis=0)
+    single = np.median(np.sqrt((seg ** 2).mean(axis=(1, 2))))
+    coherence = float(np.sqrt((med ** 2).mean()) / single) if single > 0 else 0.0
+    return float(Q.correlation(odd.reshape(-1), even.reshape(-1))), coherence
+
+
+def _align(beats: np.ndarray, tmpl: np.ndarray, usable: np.ndarray, r0: int, fs: float,
+           reach_s: float = 0.06) -> np.ndarray:
+    """(B,) shifts in samples that best align each beat's QRS region (usable leads) with the
+    template's, within +-reach_s (cross-correlation, one dot product per lag)."""
+    k = int(reach_s * fs)
+    q0, q1 = r0 - int(0.1 * fs), r0 + int(0.12 * fs)
+    ref = tmpl[usable, q0:q1]                                                    # (L', S)
+    ref = ref - ref.mean(-1, keepdims=True)
+    x = beats[:, usable]                                                         # (B, L', W)
+    scores = np.stack([np.einsum("bls,ls->b", x[:, :, q0 + d:q1 + d], ref)
+                       for d in range(-k, k + 1)], axis=1)                        # (B, 2k+1)
+    return scores.argmax(axis=1) - k
 
 
 def _beat_windows(xf: np.ndarray, r: np.ndarray, fs: float, cfg: MeasureConfig):
@@ -155,12 +182,19 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     usable = ~flat
     if not usable.any():
         return _unmeasured("no lead carries a signal", 0, lead_reason, cfg.qtc_method)
-    r = peaks_from_energy(qrs_energy(x[usable], fs, cfg.rpeaks), fs, cfg.rpeaks)   # (B,)
+    r = beats_of(x[usable], fs, cfg.rpeaks)                                      # (B,)
     if r.size < 2:
         return _unmeasured("fewer than 2 QRS complexes detected", int(r.size), lead_reason, cfg.qtc_method)
     beats, r0, complete = _beat_windows(xf, r, fs, cfg)                          # (B, L, W)
     n_b, _, w = beats.shape
     base_set = complete if complete.sum() >= 2 else np.ones(n_b, bool)
+    # Align every beat on the median QRS (the energy maximum of a broad notched QRS can sit
+    # on either notch, which would make a regular rhythm look irregular).
+    lag = _align(beats, np.median(beats[base_set], axis=0), usable, r0, fs)
+    if lag.any():
+        r = np.clip(r + lag, 0, n - 1)
+        beats, r0, complete = _beat_windows(xf, r, fs, cfg)
+        base_set = complete if complete.sum() >= 2 else np.ones(n_b, bool)
 
     # --- which leads carry consistent beats, which beats are alike (no PVC in the median) ---
     tmpl = np.median(beats[base_set], axis=0)                                    # (L, W)
@@ -211,16 +245,22 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     bp = p_waves(yb, usable, bq["on"], rr_prev, noise_1, fs, dc, snr=3.0)
     # P waves are there when the median beat shows one and it recurs at a fixed distance from
     # the QRS: the medians of the odd and of the even beats agree (split-half reliability).
-    # f waves and noise are not locked to the QRS and do not. Only beats after an RR at
-    # least the median: after a short one the previous T reaches into the P window.
-    long_rr = rr_prev >= rr_med
-    p_beats = long_rr if long_rr.sum() >= 4 else np.ones(n_b, bool)
-    p_corr = _p_split_half(yb[p_beats], usable, shift[p_beats], mp) if mp["found"][0] else None
-    # an irregularly irregular rhythm makes atrial fibrillation likely: its f waves can line
-    # up by chance in few beats, so P waves must then be unmistakable
+    # f waves and noise are not locked to the QRS and do not.
+    # An irregularly irregular rhythm makes atrial fibrillation likely: its f waves can line
+    # up by chance in few beats, so P waves must then be unmistakable, and only beats after
+    # an RR at least the median count (after a short one the previous T reaches in).
     irregular = rh["irregularity"] is not None and rh["irregularity"] >= F.AF_IRREGULARITY
-    need = cfg.p_consistency_irregular if irregular else cfg.p_consistency
-    p_present = bool(mp["found"][0] and p_corr is not None and p_corr >= need)
+    long_rr = rr_prev >= rr_med
+    p_beats = long_rr if irregular and long_rr.sum() >= 4 else np.ones(n_b, bool)
+    cons = _p_consistency(yb[p_beats], usable, shift[p_beats], mp) if mp["found"][0] else None
+    p_corr, p_coh = cons if cons is not None else (None, None)
+    if cons is None:
+        p_present = False
+    elif irregular:
+        p_present = p_corr >= cfg.p_split_half_irregular and p_coh >= cfg.p_coherence_irregular
+    else:
+        p_present = p_corr >= cfg.p_split_half or p_coh >= cfg.p_coherence
+    p_present = bool(mp["found"][0] and p_present)
 
     # --- T waves, ending before the next QRS, and before the next P when there is one ------------
     t_hi_m = np.minimum(w - 2, mq["on"] + rr_med - int(0.1 * fs))

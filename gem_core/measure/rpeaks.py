@@ -32,16 +32,20 @@ class RPeakConfig:
     level_blocks: int = 7           # median over this many blocks
     threshold: float = 0.16         # of the local level (energy, i.e. ~0.4 in amplitude)
     t_wave_s: float = 0.36          # Pan-Tompkins: closer than this may be a T wave ...
-    t_wave_ratio: float = 0.4       # ... when its energy is under this fraction of the beat's
+    t_wave_ratio: float = 0.25      # ... when its steepest squared slope is under this
+                                    # fraction of the beat's (slope < half, Pan-Tompkins)
     p_wave_s: float = 0.30          # closer than this before a beat may be its P wave ...
-    p_wave_ratio: float = 0.3       # ... when its energy is under this fraction of the beat's
+    p_wave_ratio: float = 0.25      # ... likewise
     searchback_rr: float = 1.66     # Pan-Tompkins search-back trigger
     searchback_threshold: float = 0.05
     refine_s: float = 0.075         # R peak searched within +-75 ms of the energy peak
 
 
-def qrs_energy(x: np.ndarray, fs: float, cfg: RPeakConfig = RPeakConfig()) -> np.ndarray:
-    """(N,) QRS energy envelope of (N,) or (n_leads, N) signals."""
+def qrs_energy(x: np.ndarray, fs: float, cfg: RPeakConfig = RPeakConfig(),
+               integrate: bool = True) -> np.ndarray:
+    """(N,) QRS energy envelope of (N,) or (n_leads, N) signals: squared slope of the 5-20 Hz
+    band summed over leads, integrated over a QRS width (`integrate` False: the squared
+    slope itself, Pan-Tompkins' slope criterion for T waves)."""
     x = np.atleast_2d(np.nan_to_num(np.asarray(x, dtype=np.float64)))
     y = bandpass(x, fs, *cfg.band_hz)
     d = np.diff(y, axis=-1, prepend=y[:, :1]) * fs          # mV/s
@@ -55,6 +59,8 @@ def qrs_energy(x: np.ndarray, fs: float, cfg: RPeakConfig = RPeakConfig()) -> np
         scale = np.maximum(scale[keep], np.median(scale[keep]))
         e = e[keep] / scale[:, None]
     e = e.sum(axis=0)
+    if not integrate:
+        return e
     w = max(1, int(round(cfg.integration_s * fs)))
     return uniform_filter1d(e, w, mode="nearest")
 
@@ -69,8 +75,11 @@ def _local_level(e: np.ndarray, fs: float, cfg: RPeakConfig) -> np.ndarray:
     return median_filter(bmax, size=min(cfg.level_blocks, nb), mode="mirror"), blk
 
 
-def peaks_from_energy(e: np.ndarray, fs: float, cfg: RPeakConfig = RPeakConfig()) -> np.ndarray:
-    """Beat positions (sample indices of energy maxima) in a QRS energy envelope."""
+def peaks_from_energy(e: np.ndarray, fs: float, cfg: RPeakConfig = RPeakConfig(),
+                      slope: np.ndarray | None = None) -> np.ndarray:
+    """Beat positions (sample indices of energy maxima) in a QRS energy envelope `e`.
+    `slope`: the un-integrated squared slope (qrs_energy(..., integrate=False)); when given,
+    the T-wave test compares steepest slopes, as Pan and Tompkins did, not energies."""
     if e.size < 3 or not np.isfinite(e).all() or e.max() <= 0:
         return np.zeros(0, dtype=np.int64)
     cand, _ = find_peaks(e, distance=max(1, int(cfg.refractory_s * fs)))
@@ -80,6 +89,12 @@ def peaks_from_energy(e: np.ndarray, fs: float, cfg: RPeakConfig = RPeakConfig()
     level = level_b[cand // blk]
     h = e[cand]
     beat = h >= cfg.threshold * level
+    if slope is not None:   # steepest squared slope within +-75 ms of each candidate
+        r = int(cfg.refine_s * fs)
+        win = np.clip(cand[:, None] + np.arange(-r, r + 1)[None, :], 0, e.size - 1)
+        steep = slope[win].max(axis=1)
+    else:
+        steep = h
 
     # T-wave rejection: a small candidate right after a large beat is its T wave. The T comes
     # later at slow rates: the window is 360 ms or 0.6 x the typical RR of the clear beats.
@@ -88,24 +103,28 @@ def peaks_from_energy(e: np.ndarray, fs: float, cfg: RPeakConfig = RPeakConfig()
     rr_typ = np.median(np.diff(clear)) if clear.size > 2 else 0.0
     t_win = min(max(cfg.t_wave_s * fs, 0.6 * rr_typ), 0.6 * fs)
     if idx.size > 1:
-        close = np.diff(cand[idx]) < t_win
-        small = h[idx[1:]] < cfg.t_wave_ratio * h[idx[:-1]]
+        gap = np.diff(cand[idx])
+        close = gap < t_win
+        # ... or (a broad, discordant T after a slow QRS, as in LBBB, can be half as steep)
+        # a candidate at under half the beat's energy that comes far too early for a beat
+        small = (steep[idx[1:]] < cfg.t_wave_ratio * steep[idx[:-1]]) | (
+            (h[idx[1:]] < 0.5 * h[idx[:-1]]) & (gap < 0.6 * rr_typ))
         beat[idx[1:][close & small]] = False
 
     # P-wave rejection, the mirror image: a small candidate shortly before a large beat.
     idx = np.flatnonzero(beat)
     if idx.size > 1:
         close = np.diff(cand[idx]) < cfg.p_wave_s * fs
-        small = h[idx[:-1]] < cfg.p_wave_ratio * h[idx[1:]]
+        small = steep[idx[:-1]] < cfg.p_wave_ratio * steep[idx[1:]]
         beat[idx[:-1][close & small]] = False
 
     # The first and last beats have no neighbour on one side: a small one next to a large
     # beat is the T wave of a beat cut off by the record's edge (or its own cut QRS).
     idx = np.flatnonzero(beat)
     if idx.size > 2:
-        if h[idx[0]] < cfg.t_wave_ratio * h[idx[1]]:
+        if steep[idx[0]] < cfg.t_wave_ratio * steep[idx[1]]:
             beat[idx[0]] = False
-        if h[idx[-1]] < cfg.t_wave_ratio * h[idx[-2]]:
+        if steep[idx[-1]] < cfg.t_wave_ratio * steep[idx[-2]]:
             beat[idx[-1]] = False
 
     # Search-back: re-examine long gaps with a lower threshold (one beat per pass).
@@ -149,5 +168,34 @@ def detect_r_peaks(x: np.ndarray, fs: float, cfg: RPeakConfig = RPeakConfig()) -
     x = np.nan_to_num(np.asarray(x, dtype=np.float64).ravel())
     if x.size < int(0.5 * fs) or np.ptp(x) == 0:
         return np.zeros(0, dtype=np.int64)
-    peaks = peaks_from_energy(qrs_energy(x, fs, cfg), fs, cfg)
+    peaks = beats_of(x, fs, cfg)
     return np.unique(refine_to_extremum(x, peaks, fs, cfg))
+
+
+def beats_of(x: np.ndarray, fs: float, cfg: RPeakConfig = RPeakConfig()) -> np.ndarray:
+    """Beat positions (QRS energy maxima) of (N,) or (n_leads, N) signals."""
+    slope = qrs_energy(x, fs, cfg, integrate=False)
+    w = max(1, int(round(cfg.integration_s * fs)))
+    return peaks_from_energy(uniform_filter1d(slope, w, mode="nearest"), fs, cfg, slope=slope)
+
+
+def pick_lead(lead_names: list[str], name: str | None = None) -> int | None:
+    """Index of the channel to detect beats on: `name` (exact, case-insensitive, or the same
+    standard lead under another spelling), else lead II, else MLII, else the first channel.
+    None when `name` is given and matches nothing."""
+    from gem_core.leads import standard_lead
+
+    lowered = [n.strip().lower() for n in lead_names]
+    if name is not None:
+        want = name.strip().lower()
+        if want in lowered:
+            return lowered.index(want)
+        std = standard_lead(name)
+        for i, n in enumerate(lead_names):
+            if std is not None and standard_lead(n) == std:
+                return i
+        return None
+    for i, n in enumerate(lead_names):
+        if standard_lead(n) == "II":
+            return i
+    return lowered.index("mlii") if "mlii" in lowered else 0
