@@ -71,6 +71,31 @@ def remove_mains(x: np.ndarray, fs: float, freqs: tuple[float, ...] = (50.0, 60.
     return x
 
 
-def for_delineation(x: np.ndarray, fs: float, lowpass_hz: float = 40.0) -> np.ndarray:
+def smoothed(x: np.ndarray, fs: float, lowpass_hz: float = 100.0) -> np.ndarray:
+    """Mains-free, EMG-limited copy of (..., N) leads, baseline untouched (for levels)."""
+    return lowpass(remove_mains(x, fs), fs, lowpass_hz)
+
+
+def for_delineation(x: np.ndarray, fs: float, lowpass_hz: float = 100.0) -> np.ndarray:
     """Baseline-free, mains-free, EMG-limited copy of (..., N) leads for wave boundaries."""
-    return lowpass(remove_mains(highpass(x, fs), fs), fs, lowpass_hz)
+    return highpass(smoothed(x, fs, lowpass_hz), fs)
+
+
+def remove_baseline_through(x: np.ndarray, knots: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """x (L, N) minus a baseline through `levels` (K, L) at sample positions `knots` (K,),
+    interpolated monotonically between knots (no overshoot) and held flat beyond them.
+    Unlike a high-pass filter this leaves ST levels where they are, since it only ever
+    follows the isoelectric points (AHA 2007 recommendations, Kligfield et al.)."""
+    from scipy.interpolate import PchipInterpolator
+
+    n = x.shape[-1]
+    order = np.argsort(knots)
+    knots, levels = np.asarray(knots)[order], np.asarray(levels)[order]
+    keep = np.concatenate([[True], np.diff(knots) > 0])
+    knots, levels = knots[keep], levels[keep]
+    if knots.size == 0:
+        return x - np.median(x, axis=-1, keepdims=True)
+    if knots.size == 1:
+        return x - levels[0][:, None]
+    t = np.clip(np.arange(n), knots[0], knots[-1])
+    return x - PchipInterpolator(knots, levels, axis=0)(t).T

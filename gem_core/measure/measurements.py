@@ -23,7 +23,7 @@ from gem_core.measure.delineate import (DelineationConfig, _detrend, p_waves, qr
                                         t_waves)
 from gem_core.measure.features import (GEM_FEATURES, beat_features, correct_qt, lead_amplitudes,
                                        st_form, summarise)
-from gem_core.measure.filters import for_delineation
+from gem_core.measure.filters import highpass, remove_baseline_through, smoothed
 from gem_core.measure.rpeaks import RPeakConfig, beats_of
 
 GLOBAL_KEYS = ("heart_rate_bpm", "rr_ms", "rr_sd_ms", "pr_ms", "p_ms", "qrs_ms", "qt_ms",
@@ -156,6 +156,32 @@ def _align(beats: np.ndarray, tmpl: np.ndarray, usable: np.ndarray, r0: int, fs:
     return scores.argmax(axis=1) - k
 
 
+def _levels(xs: np.ndarray, r: np.ndarray, r0: int, sel: np.ndarray, on_m: np.ndarray,
+            on_b: np.ndarray, fs: float, cfg: MeasureConfig, span: int | None = None):
+    """Median beat (1, L, W) and beats (B, L, W) of `xs` after removing a baseline through
+    each beat's isoelectric level, then each minus its own level: the PR segment (20 to 4
+    ms before QRS onset), or with `span` the median of that many samples ending 20 ms
+    before it (no P waves). `on_m`/`on_b`: QRS onsets in window samples."""
+    end = int(0.02 * fs)
+    k = span if span is not None else max(1, end - int(0.004 * fs))
+    start = on_b - end - (k if span is not None else 0)                          # window index
+    idx = np.clip((r - r0 + start)[:, None] + np.arange(k)[None, :], 0, xs.shape[1] - 1)   # (B, k)
+    seg = xs[:, idx]                                                             # (L, B, k)
+    lvl = (np.median(seg, axis=-1) if span is not None else seg.mean(-1)).T     # (B, L)
+    inside = (r - r0 + start >= 0) & (r - r0 + start + k <= xs.shape[1])
+    xb = remove_baseline_through(xs, (r - r0 + start + k // 2)[inside], lvl[inside])
+    beats, _, _ = _beat_windows(xb, r, fs, cfg)
+    med = np.median(beats[sel], axis=0)[None]
+
+    def own_level(b, on):
+        st = on - end - (k if span is not None else 0)
+        ix = np.clip(st[:, None] + np.arange(k)[None, :], 0, b.shape[-1] - 1)
+        g = np.take_along_axis(b, np.broadcast_to(ix[:, None, :], b.shape[:2] + (k,)), -1)
+        return b - (np.median(g, -1) if span is not None else g.mean(-1))[..., None]
+
+    return own_level(med, on_m), own_level(beats, on_b)
+
+
 def _beat_windows(xf: np.ndarray, r: np.ndarray, fs: float, cfg: MeasureConfig):
     """(B, L, W) windows of the filtered leads around each beat; r0 = fiducial index."""
     pre, post = int(round(cfg.pre_s * fs)), int(round(cfg.post_s * fs))
@@ -175,7 +201,8 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     n_leads, n = x.shape
     lead_reason: dict[str, str] = {}
 
-    xf = for_delineation(x, fs, cfg.lowpass_hz)                                  # (L, N)
+    xs = smoothed(x, fs, cfg.lowpass_hz)                                         # (L, N)
+    xf = highpass(xs, fs)                       # wave boundaries; levels come from `xs`
     flat = Q.flat_leads(xf)
     for i in np.flatnonzero(flat):
         lead_reason[STANDARD_LEADS[i]] = "flat line (no signal)"
@@ -237,8 +264,11 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     rr_prev = np.concatenate([[rr_med], rr_s])
     rr_next = np.concatenate([rr_s, [rr_med]])
     bq = qrs_and_baseline(beats, usable, r0, rr_next, fs, dc, fallback=(on_g, off_g))
-    yb = bq["y"]
     shift = bq["on"] - on_g
+    # Levels (ST, amplitudes, P, T) from a copy whose baseline is a curve through each
+    # beat's PR level: the 0.5 Hz high-pass that finds the waves would move ST levels by
+    # up to 0.1 mV next to large T waves.
+    y, yb = _levels(xs, r, r0, sel, mq["on"], bq["on"], fs, cfg)
 
     # --- P waves first: they bound the T search (the next beat's P sits after this T) ---------
     mp = p_waves(y, usable, mq["on"], rr_med * one, noise_m, fs, dc)
@@ -262,6 +292,7 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
         p_present = p_corr >= cfg.p_split_half or p_coh >= cfg.p_coherence
     p_present = bool(mp["found"][0] and p_present)
 
+
     # --- T waves, ending before the next QRS, and before the next P when there is one ------------
     t_hi_m = np.minimum(w - 2, mq["on"] + rr_med - int(0.1 * fs))
     t_hi_b = np.minimum(w - 2, bq["on"] + rr_next - int(0.1 * fs))
@@ -270,6 +301,14 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
         p_on_b = np.where(bp["found"], bp["on"], mp["on"][0] + shift)
         t_hi_b = np.minimum(t_hi_b, p_on_b + rr_next - int(0.01 * fs))
     mt = t_waves(y, usable, mq["on"], mq["off"], t_hi_m, rr_med * one, fs, dc)
+    if not p_present and np.isfinite(mt["global_off"][0]):
+        # Without P waves there is no PR segment to stand on: the baseline goes through the
+        # median level of each diastole (after the previous T, to 20 ms before the QRS),
+        # where f waves average out; then the T waves again on that baseline.
+        qt = float(mt["global_off"][0] - on_g)
+        k = int(max(0.04 * fs, min(0.3 * fs, float(np.min(rr_prev)) - qt - 0.04 * fs)))
+        y, yb = _levels(xs, r, r0, sel, mq["on"], bq["on"], fs, cfg, span=k)
+        mt = t_waves(y, usable, mq["on"], mq["off"], t_hi_m, rr_med * one, fs, dc)
     bt = t_waves(yb, usable, bq["on"], bq["off"], t_hi_b, rr_next, fs, dc, t_leads=mt["leads"][0])
 
     # --- global values ------------------------------------------------------------------------
