@@ -233,8 +233,8 @@ def _design(rng: np.random.Generator, condition: str) -> tuple[dict, BeatDesign,
     hr_gaps = [(F.BRADY_BPM - 3, F.BRADY_BPM + 3), (F.TACHY_BPM - 3, F.TACHY_BPM + 3)]
     if condition == "sinus_bradycardia":
         hr = _u(rng, 40, F.BRADY_BPM - 4)
-    elif condition == "sinus_tachycardia":
-        hr = _u(rng, F.TACHY_BPM + 4, 150)
+    elif condition == "sinus_tachycardia":   # half of them fast (fast ones are redrawn more)
+        hr = _u(rng, 138, 150) if rng.random() < 0.5 else _u(rng, F.TACHY_BPM + 4, 138)
     elif condition == "af":
         hr = _u(rng, 65, 130)
     elif condition in ("first_degree_av_block", "long_qt"):
