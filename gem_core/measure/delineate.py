@@ -259,19 +259,23 @@ def _spatial(y: np.ndarray, usable: np.ndarray, smooth: int) -> np.ndarray:
 
 def qrs_and_baseline(beats: np.ndarray, usable: np.ndarray, r0: int, rr: np.ndarray, fs: float,
                      cfg: DelineationConfig = DelineationConfig(),
-                     fallback: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
-    """Global QRS bounds (B,) from the spatial velocity of the usable leads, per-lead bounds
-    (B, L), and the leads minus their PR-segment level (20 to 4 ms before QRS onset).
-    `rr` (B,): the RR interval after each beat, in samples."""
-    av = np.abs(velocity(beats, fs))                                             # (B, L, W)
-    on, off = qrs_bounds(av[:, usable].sum(1), r0, fs, cfg, rr)
+                     fallback: tuple[int, int] | None = None, per_lead: bool = True
+                     ) -> dict[str, np.ndarray]:
+    """Global QRS bounds (B,) from the spatial velocity of the usable leads and, with
+    `per_lead`, each lead's own bounds (B, L). `rr` (B,): the RR after each beat, samples.
+    Only the +-350 ms around the fiducial are looked at."""
+    a = max(0, r0 - int(0.35 * fs))
+    z = min(beats.shape[-1], r0 + int(0.35 * fs))
+    av = np.abs(velocity(beats[..., a:z], fs))                                   # (B, L, W')
+    on, off = qrs_bounds(av[:, usable].sum(1), r0 - a, fs, cfg, rr)
+    on, off = np.where(on >= 0, on + a, -1), np.where(off >= 0, off + a, -1)
     if fallback is not None:
         on, off = np.where(on >= 0, on, fallback[0]), np.where(off >= 0, off, fallback[1])
-    lead_on, lead_off = qrs_bounds(av, r0, fs, cfg, rr[:, None])
-    k0 = int(round(0.02 * fs))
-    base = _gather(beats, on - k0, max(1, k0 - int(round(0.004 * fs)))).mean(-1)  # (B, L)
-    return {"on": on, "off": off, "lead_on": lead_on, "lead_off": lead_off,
-            "y": beats - base[..., None]}
+    out = {"on": on, "off": off}
+    if per_lead:
+        lon, loff = qrs_bounds(av, r0 - a, fs, cfg, rr[:, None])
+        out.update(lead_on=np.where(lon >= 0, lon + a, -1), lead_off=np.where(loff >= 0, loff + a, -1))
+    return out
 
 
 def t_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, off: np.ndarray, hi: np.ndarray,
@@ -324,7 +328,7 @@ def _detrend(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, k: int) -> np.ndarra
 
 def p_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, rr_prev: np.ndarray,
             noise: np.ndarray, fs: float, cfg: DelineationConfig = DelineationConfig(),
-            snr: float | None = None) -> dict[str, np.ndarray]:
+            snr: float | None = None, per_lead: bool = True) -> dict[str, np.ndarray]:
     """P waves of beats y (B, L, W) in the stretch before the QRS onset `on` (B,): up to
     `p_search_s` and half the preceding RR (`rr_prev` (B,) samples) back.
 
@@ -337,18 +341,23 @@ def p_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, rr_prev: np.ndarr
     lo = np.maximum(0, on - np.minimum(int(cfg.p_search_s * fs), (0.5 * rr_prev).astype(int))).astype(int)
     hi = (on - int(cfg.p_gap_s * fs)).astype(int)
     k = max(1, int(0.008 * fs))
-    mag = _spatial(y, usable, k)                                                  # (B, W)
-    noise_g = float(np.sqrt((noise[usable] ** 2).sum()))
     w = y.shape[-1]
+    a0, z0 = max(0, int(lo.min()) - k), min(w, int(hi.max()) + k)
+    mag = np.zeros(y.shape[:1] + (w,))
+    mag[:, a0:z0] = _spatial(y[..., a0:z0], usable, k)                              # (B, W)
+    noise_g = float(np.sqrt((noise[usable] ** 2).sum()))
     inside = _window_mask(w, lo, hi)
     # the floor the P rises from: noise, or what is left of wander and T tails if larger
-    floor = np.full(mag.shape[0], noise_g)
+    # 20th percentile of each beat's window: sort with the outside pushed to the end
+    srt = np.sort(np.where(inside, mag, np.inf)[:, a0:z0], axis=-1)
+    cnt = inside.sum(-1)
+    floor = np.maximum(noise_g, np.take_along_axis(srt, np.clip(cnt // 5, 0, srt.shape[-1] - 1)[:, None], -1)[:, 0])
+    floor = np.where(np.isfinite(floor), floor, noise_g)
     peak = np.argmax(np.where(inside, mag, -np.inf), axis=-1)
     for b in range(mag.shape[0]):
         a, z = int(lo[b]), int(hi[b])
         if z - a > 3:
             seg = mag[b, a:z]
-            floor[b] = max(noise_g, float(np.percentile(seg, 20)))
             pk, props = find_peaks(seg, prominence=max(cfg.p_min_mv, snr * noise_g))
             if pk.size:   # the last hump at least a third as prominent as the most prominent
                 prom = props["prominences"]
@@ -357,6 +366,9 @@ def p_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, rr_prev: np.ndarr
                                                extrapolate=int(0.01 * fs), peak=peak, valleys=True)
     found = ((hi - lo > int(0.06 * fs)) & (amp >= max(cfg.p_min_mv, snr * noise_g))
              & (p_off - p_on >= int(0.04 * fs)))
+    out = {"lo": lo, "hi": hi, "peak": pk, "on": p_on, "off": p_off, "amp": amp, "found": found}
+    if not per_lead:
+        return out
     b, nl = y.shape[:2]
     m = int(0.02 * fs)
     l_lo = np.where(found, np.maximum(lo, p_on - m), lo)
@@ -366,5 +378,5 @@ def p_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, rr_prev: np.ndarr
                                             np.broadcast_to(noise, (b, nl)), cfg.p_threshold)
     lamp = _take(y, lpk)
     lfound = found[:, None] & usable[None] & (np.abs(lamp) >= np.maximum(cfg.p_min_mv, snr * noise)[None])
-    return {"lo": lo, "hi": hi, "peak": pk, "on": p_on, "off": p_off, "amp": amp, "found": found,
-            "lead_peak": lpk, "lead_on": lon, "lead_off": loff, "lead_amp": lamp, "lead_found": lfound}
+    return {**out, "lead_peak": lpk, "lead_on": lon, "lead_off": loff, "lead_amp": lamp,
+            "lead_found": lfound}

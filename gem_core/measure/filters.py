@@ -62,18 +62,35 @@ def bandpass(x: np.ndarray, fs: float, lo: float, hi: float, order: int = 2) -> 
     return _filtfilt(_butter(order, (lo, hi), "bandpass", fs), x, int(fs))
 
 
+def mains_present(x: np.ndarray, fs: float, freqs: tuple[float, ...],
+                  floor_mv: float = 0.003) -> list[float]:
+    """Which of `freqs` (Hz) the (..., N) leads carry as a sinusoid above `floor_mv` RMS in
+    their largest lead (one FFT of all leads)."""
+    n = x.shape[-1]
+    freqs = [f for f in freqs if f < 0.45 * fs]
+    if not freqs or n < fs:
+        return []
+    spec = np.abs(np.fft.rfft(x, axis=-1)) / n                     # RMS of a sinusoid, mV
+    out = []
+    for f in freqs:
+        k = int(round(f * n / fs))
+        if spec[..., max(0, k - 2):k + 3].max() > floor_mv:
+            out.append(f)
+    return out
+
+
 def remove_mains(x: np.ndarray, fs: float, freqs: tuple[float, ...] = (50.0, 60.0),
                  q: float = 25.0) -> np.ndarray:
-    """Notch out 50 and 60 Hz (either may be the local mains) where the rate allows."""
-    for f in freqs:
-        if f < 0.45 * fs:
-            x = _filtfilt(_notch(f, q, fs), x, int(0.2 * fs))
+    """Notch out 50 and 60 Hz (either may be the local mains) where the rate allows and the
+    signal carries it (a notch costs as much as the rest of the filtering)."""
+    for f in mains_present(x, fs, freqs):
+        x = _filtfilt(_notch(f, q, fs), x, int(0.2 * fs))
     return x
 
 
 def smoothed(x: np.ndarray, fs: float, lowpass_hz: float = 100.0) -> np.ndarray:
     """Mains-free, EMG-limited copy of (..., N) leads, baseline untouched (for levels)."""
-    return lowpass(remove_mains(x, fs), fs, lowpass_hz)
+    return lowpass(remove_mains(x, fs), fs, lowpass_hz, order=2)
 
 
 def for_delineation(x: np.ndarray, fs: float, lowpass_hz: float = 100.0) -> np.ndarray:
@@ -83,11 +100,9 @@ def for_delineation(x: np.ndarray, fs: float, lowpass_hz: float = 100.0) -> np.n
 
 def remove_baseline_through(x: np.ndarray, knots: np.ndarray, levels: np.ndarray) -> np.ndarray:
     """x (L, N) minus a baseline through `levels` (K, L) at sample positions `knots` (K,),
-    interpolated monotonically between knots (no overshoot) and held flat beyond them.
+    straight between knots (no overshoot) and held flat beyond them.
     Unlike a high-pass filter this leaves ST levels where they are, since it only ever
     follows the isoelectric points (AHA 2007 recommendations, Kligfield et al.)."""
-    from scipy.interpolate import PchipInterpolator
-
     n = x.shape[-1]
     order = np.argsort(knots)
     knots, levels = np.asarray(knots)[order], np.asarray(levels)[order]
@@ -95,7 +110,5 @@ def remove_baseline_through(x: np.ndarray, knots: np.ndarray, levels: np.ndarray
     knots, levels = knots[keep], levels[keep]
     if knots.size == 0:
         return x - np.median(x, axis=-1, keepdims=True)
-    if knots.size == 1:
-        return x - levels[0][:, None]
-    t = np.clip(np.arange(n), knots[0], knots[-1])
-    return x - PchipInterpolator(knots, levels, axis=0)(t).T
+    t = np.arange(n)
+    return x - np.stack([np.interp(t, knots, levels[:, i]) for i in range(x.shape[0])])

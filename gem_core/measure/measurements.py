@@ -131,10 +131,10 @@ def _p_consistency(yb: np.ndarray, usable: np.ndarray, shift: np.ndarray, mp: di
     amp = np.abs(mp["lead_amp"][0])
     leads = usable & (amp >= 0.5 * amp[usable].max())
     on, off = int(mp["on"][0]), int(mp["off"][0])
-    yd = _detrend(yb[:, leads], (on + shift).astype(int), (off + shift).astype(int), 2)
     span = np.arange(on, off)
     idx = np.clip(span[None, :] + shift[:, None], 0, yb.shape[-1] - 1)        # (B, S)
-    seg = np.take_along_axis(yd, np.broadcast_to(idx[:, None, :], yd.shape[:2] + (span.size,)), -1)
+    seg = np.take_along_axis(yb[:, leads], np.broadcast_to(idx[:, None, :], (n_b, leads.sum(), span.size)), -1)
+    seg = _detrend(seg, np.zeros(n_b, int), np.full(n_b, span.size), 2)
     odd, even = np.median(seg[1::2], axis=0), np.median(seg[0::2], axis=0)     # (L', S)
     med = np.median(seg, axis=0)
     single = np.median(np.sqrt((seg ** 2).mean(axis=(1, 2))))
@@ -217,14 +217,15 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     base_set = complete if complete.sum() >= 2 else np.ones(n_b, bool)
     # Align every beat on the median QRS (the energy maximum of a broad notched QRS can sit
     # on either notch, which would make a regular rhythm look irregular).
-    lag = _align(beats, np.median(beats[base_set], axis=0), usable, r0, fs)
+    # (templates for alignment and quality are means: cheap, and correlations are robust)
+    lag = _align(beats, beats[base_set].mean(axis=0), usable, r0, fs)
     if lag.any():
         r = np.clip(r + lag, 0, n - 1)
         beats, r0, complete = _beat_windows(xf, r, fs, cfg)
         base_set = complete if complete.sum() >= 2 else np.ones(n_b, bool)
 
     # --- which leads carry consistent beats, which beats are alike (no PVC in the median) ---
-    tmpl = np.median(beats[base_set], axis=0)                                    # (L, W)
+    tmpl = beats[base_set].mean(axis=0)                                          # (L, W)
     reg = slice(r0 - int(0.1 * fs), r0 + int(0.4 * fs))
     lead_corr = np.median(Q.beat_consistency(beats[base_set][:, :, reg], tmpl[:, reg]), axis=0)
     for i in np.flatnonzero(usable & (lead_corr < Q.LEAD_CORR)):
@@ -237,9 +238,12 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     sel = base_set & (beat_corr >= Q.BEAT_CORR)
     if sel.sum() < 2:
         sel = base_set
-    med = np.median(beats[sel], axis=0)[None]                                    # (1, L, W)
+    # median beat of the high-passed copy, for the QRS bounds (+-350 ms) and the noise
+    a_m = max(0, r0 - int(0.4 * fs))
+    med = np.zeros((1,) + beats.shape[1:])
+    med[..., a_m:r0 + int(0.35 * fs)] = np.median(beats[sel][..., a_m:r0 + int(0.35 * fs)], axis=0)
     # per-lead noise where P waves live (f waves in AF): single beat and median beat
-    pre_qrs = slice(max(0, r0 - int(0.4 * fs)), r0 - int(0.08 * fs))
+    pre_qrs = slice(a_m, r0 - int(0.08 * fs))
     # (high-frequency part of the residual: beat-to-beat jitter of slow waves is not noise)
     resid = beats[sel][:, :, pre_qrs] - med[:, :, pre_qrs]
     noise_1 = Q.robust_sigma(np.diff(resid, axis=-1), axis=(0, 2)) / math.sqrt(2)   # (L,)
@@ -259,11 +263,10 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
             res.quality["unmeasurable"].pop(k, None)
         res.fiducials["r_peaks"] = [int(v) for v in r]
         return res
-    y = mq["y"]                                                                  # (1, L, W)
     rr_s = np.diff(r)                                                            # samples
     rr_prev = np.concatenate([[rr_med], rr_s])
     rr_next = np.concatenate([rr_s, [rr_med]])
-    bq = qrs_and_baseline(beats, usable, r0, rr_next, fs, dc, fallback=(on_g, off_g))
+    bq = qrs_and_baseline(beats, usable, r0, rr_next, fs, dc, fallback=(on_g, off_g), per_lead=False)
     shift = bq["on"] - on_g
     # Levels (ST, amplitudes, P, T) from a copy whose baseline is a curve through each
     # beat's PR level: the 0.5 Hz high-pass that finds the waves would move ST levels by
@@ -272,7 +275,7 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
 
     # --- P waves first: they bound the T search (the next beat's P sits after this T) ---------
     mp = p_waves(y, usable, mq["on"], rr_med * one, noise_m, fs, dc)
-    bp = p_waves(yb, usable, bq["on"], rr_prev, noise_1, fs, dc, snr=3.0)
+    bp = p_waves(yb, usable, bq["on"], rr_prev, noise_1, fs, dc, snr=3.0, per_lead=False)
     # P waves are there when the median beat shows one and it recurs at a fixed distance from
     # the QRS: the medians of the odd and of the even beats agree (split-half reliability).
     # f waves and noise are not locked to the QRS and do not.
@@ -309,7 +312,11 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
         k = int(max(0.04 * fs, min(0.3 * fs, float(np.min(rr_prev)) - qt - 0.04 * fs)))
         y, yb = _levels(xs, r, r0, sel, mq["on"], bq["on"], fs, cfg, span=k)
         mt = t_waves(y, usable, mq["on"], mq["off"], t_hi_m, rr_med * one, fs, dc)
-    bt = t_waves(yb, usable, bq["on"], bq["off"], t_hi_b, rr_next, fs, dc, t_leads=mt["leads"][0])
+    # single beats: the global T end from the (up to) four leads with the largest T waves
+    t_amp = np.where(mt["leads"][0], np.abs(mt["amp"][0]), 0.0)
+    t_sub = np.argsort(-t_amp)[:max(1, min(4, int(mt["leads"][0].sum())))]
+    bt = t_waves(yb[:, t_sub], np.ones(t_sub.size, bool), bq["on"], bq["off"], t_hi_b, rr_next, fs, dc,
+                 t_leads=np.ones(t_sub.size, bool))
 
     # --- global values ------------------------------------------------------------------------
     unmeasurable: dict[str, str] = {}
@@ -347,30 +354,53 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     # --- per-lead amplitudes (median beat, global QRS) and the 14 per-beat features --------------
     amp = lead_amplitudes(y[0], np.zeros(n_leads), on_g, off_g, fs)
     amp["st_form"] = st_form(amp["st_slope"])
+    # Per beat and lead: that beat's global fiducials moved by the lead's own offset from the
+    # global ones on its median beat (one delineation per beat, not twelve); amplitudes and ST
+    # slopes are read from each beat's own samples there.
     ii = np.arange(w)
-    lon, loff = bq["lead_on"], bq["lead_off"]                                    # (B, L)
-    in_qrs = (ii >= lon[..., None]) & (ii < loff[..., None])
-    qrs_pp = np.where(in_qrs, yb, -np.inf).max(-1) - np.where(in_qrs, yb, np.inf).min(-1)
-    j20, j60 = (np.clip(loff + int(t * fs), 0, w - 1) for t in (0.02, 0.06))
-    st_slope_b = (np.take_along_axis(yb, j60[..., None], -1)[..., 0]
-                  - np.take_along_axis(yb, j20[..., None], -1)[..., 0]) / 0.04
-    lead_ok = usable[None] & (lon >= 0)
-    p_ok = p_present & bp["lead_found"] & lead_ok
-    t_ok = lead_ok & (np.abs(bt["amp"]) >= dc.t_min_mv)
+
+    def per_lead(beat_glob, lead_med, glob_med):          # (B,), (L,), scalar -> (B, L) float
+        return np.asarray(beat_glob, float)[:, None] + (np.asarray(lead_med, float) - float(glob_med))[None]
+
+    lq_on, lq_off = mq["lead_on"][0], mq["lead_off"][0]
+    lead_ok = usable[None] & (lq_on >= 0)[None] & np.ones((n_b, 1), bool)
+    lon = per_lead(bq["on"], np.where(lq_on >= 0, lq_on, on_g), on_g)
+    loff = per_lead(bq["off"], np.where(lq_off >= 0, lq_off, off_g), off_g)
+
+    def at(v_idx):                                          # yb at (B, L) float indices
+        k = np.clip(np.nan_to_num(np.round(v_idx), nan=0).astype(int), 0, w - 1)
+        return np.take_along_axis(yb, k[..., None], -1)[..., 0]
+
+    qa, qz = max(0, int(np.nanmin(lon))), min(w, int(np.nanmax(loff)) + 1)
+    seg = yb[..., qa:qz]
+    in_qrs = (ii[qa:qz] >= lon[..., None]) & (ii[qa:qz] < loff[..., None])
+    qrs_pp = np.where(in_qrs, seg, -np.inf).max(-1) - np.where(in_qrs, seg, np.inf).min(-1)
+    st_slope_b = (at(loff + int(0.06 * fs)) - at(loff + int(0.02 * fs))) / 0.04
+    lp_ok = mp["lead_found"][0]
+    p_ok = p_present & bp["found"][:, None] & lp_ok[None] & lead_ok
+    p_on_bl = per_lead(bp["on"], mp["lead_on"][0], mp["on"][0])
+    p_off_bl = per_lead(bp["off"], mp["lead_off"][0], mp["off"][0])
+    p_amp_bl = at(per_lead(bp["peak"], mp["lead_peak"][0], mp["peak"][0]))
+    lt_ok = np.isfinite(mt["on"][0]) & np.isfinite(mt["off"][0]) & (np.abs(mt["amp"][0]) >= dc.t_min_mv)
+    t_ok = lead_ok & lt_ok[None] & np.isfinite(bt["global_off"])[:, None] & np.isfinite(bt["global_on"])[:, None]
+    t_on_bl = per_lead(np.nan_to_num(bt["global_on"]), np.nan_to_num(mt["on"][0]), np.nan_to_num(mt["global_on"][0]))
+    t_off_bl = per_lead(np.nan_to_num(bt["global_off"]), np.nan_to_num(mt["off"][0]), np.nan_to_num(mt["global_off"][0]))
+    t_amp_bl = at(per_lead(bt["global_peak"], mt["peak"][0], mt["global_peak"][0]))
 
     def only(v, ok):
         return np.where(ok, np.asarray(v, dtype=np.float64), np.nan)
 
     feats = beat_features(
-        {"p_on": only(bp["lead_on"], p_ok), "p_off": only(bp["lead_off"], p_ok),
+        {"p_on": only(p_on_bl, p_ok), "p_off": only(p_off_bl, p_ok),
          "qrs_on": only(lon, lead_ok), "qrs_off": only(loff, lead_ok),
-         "t_on": only(bt["on"], t_ok), "t_off": only(bt["off"], t_ok)},
-        {"p": only(bp["lead_amp"], p_ok), "qrs_pp": only(qrs_pp, lead_ok), "t": only(bt["amp"], t_ok),
+         "t_on": only(t_on_bl, t_ok), "t_off": only(t_off_bl, t_ok)},
+        {"p": only(p_amp_bl, p_ok), "qrs_pp": only(qrs_pp, lead_ok), "t": only(t_amp_bl, t_ok),
          "st_slope": only(st_slope_b, lead_ok)},
         np.concatenate([[np.nan], rh["rr"]]), np.concatenate([rh["rr"], [np.nan]]), fs, cfg.qtc_method)
 
     # --- fiducials per beat, absolute samples ---------------------------------------------------
-    energy = np.where((ii >= bq["on"][:, None]) & (ii < bq["off"][:, None]), (yb[:, usable] ** 2).sum(1), -1)
+    energy = np.where((ii[qa:qz] >= bq["on"][:, None]) & (ii[qa:qz] < bq["off"][:, None]),
+                      np.einsum("blw,blw,l->bw", seg, seg, usable.astype(float)), -1)
     offset = r - r0
 
     def absolute(idx, ok=True):
@@ -380,7 +410,7 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
 
     p_b = p_present & bp["found"]
     fiducials = {
-        "r_peaks": absolute(energy.argmax(-1)),
+        "r_peaks": absolute(energy.argmax(-1) + qa),
         "p_on": absolute(bp["on"], p_b), "p_off": absolute(bp["off"], p_b),
         "qrs_on": absolute(bq["on"]), "qrs_off": absolute(bq["off"]),
         "t_on": absolute(bt["global_on"]), "t_off": absolute(bt["global_off"]),
