@@ -206,6 +206,20 @@ def test_scoring_job_on_two_nodes(two_node_cluster, shared_ecg):
     summary = json.loads(next(line for line in reversed(job.stdout.splitlines()) if line.startswith('{"run_id"')))
     assert summary["counts"]["rows"] == 6 and summary["counts"]["inputs"] == 6
 
+    # The submitted job's MLflow run holds its params, metrics (overall and per stage, errors,
+    # grounding-score distribution) and artifacts (the run manifest).
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root}/mlflow.db")
+    (run,) = client.search_runs([client.get_experiment_by_name("gem-ecg-scoring").experiment_id])
+    for param in ("model", "model_name", "model_version", "input", "batch_size", "prompt_measurements"):
+        assert param in run.data.params, param
+    for metric in ("ecgs_per_s", "errors", "prepare_ecgs_per_s_per_worker", "infer_ecgs_per_s_per_worker",
+                   "verify_ecgs_per_s_per_worker", "grounding_score_p10", "grounding_score_p50"):
+        assert metric in run.data.metrics, metric
+    assert run.data.metrics["errors"] == 2 and run.data.params["input"] == str(archive)
+    assert "run_manifest.json" in {a.path for a in client.list_artifacts(run.info.run_id)}
+
     # The run's own stage times are a sizing source: `sizing.py record --from-reports`.
     figures = root / "figures.json"
     rec = subprocess.run([sys.executable, str(REPO / "cluster" / "sizing.py"), "record", "job_prepare",
