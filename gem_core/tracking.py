@@ -3,8 +3,9 @@
 Tracking URI: `--tracking-uri`, else `MLFLOW_TRACKING_URI`, else the embedded default
 `sqlite:///<data dir>/mlflow.db` with artifacts beside it. Models are logged as plain
 directories (safetensors + config + tokenizer) under the run's `model` artifact path and
-registered from there; `models:/<name>@<alias>` or `models:/<name>/<version>` resolves to a
-local copy of that directory. Credentials never pass through here: MLflow and the object
+registered from there (`MlflowClient.create_model_version(name, source=<run artifact URI>/model)`:
+MLflow 3's `register_model("runs:/...")` wants a LoggedModel, not a plain directory);
+`models:/<name>@<alias>` or `models:/<name>/<version>` resolves to a local copy of that directory. Credentials never pass through here: MLflow and the object
 store read them from the environment.
 """
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
+import shutil
+import tempfile
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path("data")
@@ -78,9 +81,21 @@ def resolve_model(uri: str, tracking: str | None = None, cache_dir: Path | str |
     else:
         name, version = ref.rsplit("/", 1)
         mv = client.get_model_version(name, version)
-    dst = Path(cache_dir or Path(os.environ.get("TMPDIR", "/tmp")) / "gem-ecg-models") / name / str(mv.version)
-    if not (dst / MODEL_ARTIFACT_PATH / "config.json").exists():
-        dst.mkdir(parents=True, exist_ok=True)
-        mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(dst))
+    # Keyed by the version's source too: two registries (or a re-created one) may both have
+    # "<name>/1", and must not share a cached copy.
+    key = hashlib.sha256(f"{mlflow.get_tracking_uri()}\0{mv.source}".encode()).hexdigest()[:12]
+    cache = Path(cache_dir or Path(os.environ.get("TMPDIR", "/tmp")) / "gem-ecg-models") / name
+    dst = cache / f"{mv.version}-{key}"
+    if not dst.is_dir():
+        # Download beside, then rename: workers on one node resolving at once never see a
+        # half-written copy (the loser of the rename race drops its own).
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{mv.version}-", dir=cache))
+        mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(tmp))
+        try:
+            tmp.rename(dst)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
     local = dst / MODEL_ARTIFACT_PATH if (dst / MODEL_ARTIFACT_PATH).is_dir() else dst
     return str(local), name, str(mv.version)
+
