@@ -57,20 +57,29 @@ def llm_parameter_count(config) -> int:
     return config.num_hidden_layers * per_layer + 2 * config.vocab_size * h
 
 
+def finetune_for(config) -> tuple[str, str]:
+    """(mode, dtype) "auto" stands for: LoRA in bfloat16 for GEM-7B, full float32 when small."""
+    if llm_parameter_count(config) > LORA_ABOVE_PARAMS:
+        return "lora", "bfloat16"
+    return "full", "float32"
+
+
 def resolve_finetune(cfg: TrainConfig, model_dir) -> TrainConfig:
-    """`cfg` with "auto" decided from the model's config.json (LoRA + bfloat16 for GEM-7B)."""
+    """`cfg` with "auto" decided from the model directory's config.json."""
     import dataclasses
+    import posixpath
+
+    import fsspec
+
+    from gem_core.model.configuration_gem import GemConfig
 
     if cfg.finetune != "auto":
         return cfg
-    from gem_core.model.checkpoint_files import open_checkpoint
-    from gem_core.model.configuration_gem import GemConfig
-
-    files = open_checkpoint(str(model_dir))
-    config = GemConfig.from_json_text(files.read_text("config.json"), source=files.path("config.json"))
-    if llm_parameter_count(config) > LORA_ABOVE_PARAMS:
-        return dataclasses.replace(cfg, finetune="lora", dtype="bfloat16")
-    return dataclasses.replace(cfg, finetune="full", dtype="float32")
+    path = posixpath.join(str(model_dir).rstrip("/"), "config.json")
+    with fsspec.open(path, "r") as f:
+        config = GemConfig.from_json_text(f.read(), source=path)
+    mode, dtype = finetune_for(config)
+    return dataclasses.replace(cfg, finetune=mode, dtype=dtype)
 
 
 def unused_parameter_names(model) -> list[str]:
