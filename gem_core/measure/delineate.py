@@ -50,10 +50,17 @@ def velocity(x: np.ndarray, fs: float) -> np.ndarray:
     return np.gradient(x, axis=-1) * fs
 
 
-def _take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """a[..., idx[...]] for an index per row (idx clipped into range)."""
-    idx = np.clip(idx, 0, a.shape[-1] - 1)
-    return np.take_along_axis(a, idx[..., None], axis=-1)[..., 0]
+def take_at(a: np.ndarray, idx) -> np.ndarray:
+    """a[..., idx[...]]: one sample per row of `a` (..., W), idx clipped into range (plain
+    fancy indexing on the flattened rows: take_along_axis costs more than the work here)."""
+    w = a.shape[-1]
+    idx = np.broadcast_to(np.asarray(idx), a.shape[:-1])
+    rows = a.reshape(-1, w)
+    i = np.minimum(np.maximum(idx.reshape(-1), 0), w - 1).astype(np.intp)
+    return rows[np.arange(rows.shape[0]), i].reshape(idx.shape)
+
+
+_take = take_at
 
 
 def _window_mask(w: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -82,8 +89,8 @@ def _first_true(mask: np.ndarray) -> np.ndarray:
 
 
 def qrs_bounds(v: np.ndarray, r0: int | np.ndarray, fs: float,
-               cfg: DelineationConfig = DelineationConfig(), rr: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+               cfg: DelineationConfig = DelineationConfig(), rr: np.ndarray | None = None,
+               fractional: bool = False) -> tuple[np.ndarray, ...]:
     """QRS onset and offset from a slope magnitude `v` (..., W) >= 0.
 
     Anchored at the velocity peak near `r0`; the QRS extends outwards until the velocity
@@ -92,6 +99,8 @@ def qrs_bounds(v: np.ndarray, r0: int | np.ndarray, fs: float,
     wave, where every lead's slope passes through zero together) does not end it.
     Threshold: resting level (20th percentile of `v` over the window) + `qrs_threshold` x
     (peak - resting). `rr` (samples) keeps the search inside the cardiac cycle.
+    Returns onset and offset sample indices (-1 where not found), and with `fractional` also
+    the sub-sample positions of the threshold crossings (NaN where not found).
     """
     w = v.shape[-1]
     r0 = np.broadcast_to(np.asarray(r0), v.shape[:-1])
@@ -125,7 +134,17 @@ def qrs_bounds(v: np.ndarray, r0: int | np.ndarray, fs: float,
     strong = np.where(span, v, 0).max(-1) >= cfg.lull_resume * peak
     off = np.where(gap_ok & strong & (again >= 0) & (again < anchor + reach), again, off)
     ok = (peak > cfg.min_qrs_snr * np.maximum(rest, 1e-9)) & (on >= 0) & (off > on)
-    return np.where(ok, on, -1), np.where(ok, off, -1)
+    on, off = np.where(ok, on, -1), np.where(ok, off, -1)
+    if not fractional:
+        return on, off
+    # where between samples the velocity crosses the threshold (linear), for sub-sample bounds
+    def cross(i_hi):                      # v[i_hi - 1] and v[i_hi] on either side of thr
+        a, b = _take(v, i_hi - 1), _take(v, i_hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = np.clip((thr - a) / (b - a), 0.0, 1.0)
+        return np.where(np.isfinite(f), i_hi - 1 + f, i_hi)
+    # (the central difference spreads a change of slope over +-1 sample: give half back)
+    return on, off, np.where(ok, cross(on) + 0.5, np.nan), np.where(ok, cross(off) - 0.5, np.nan)
 
 
 def wave_from_magnitude(a: np.ndarray, lo: np.ndarray, hi: np.ndarray, noise: np.ndarray,
@@ -135,7 +154,7 @@ def wave_from_magnitude(a: np.ndarray, lo: np.ndarray, hi: np.ndarray, noise: np
     [lo, hi): the bounds are where `a` falls under noise + frac * (peak - noise), optionally
     extrapolated to the noise floor over at most `extrapolate` samples. `peak` picks the
     hump (default: the highest in the window); `valleys` also stops each bound at the
-    nearest valley under half the peak."""
+    nearest valley under half the peak. Bounds are float (sub-sample) with `extrapolate`."""
     w = a.shape[-1]
     inside = _window_mask(w, lo, hi)
     pk = np.argmax(np.where(inside, a, -np.inf), axis=-1) if peak is None else np.asarray(peak)
@@ -167,8 +186,8 @@ def wave_from_magnitude(a: np.ndarray, lo: np.ndarray, hi: np.ndarray, noise: np
             d_on = np.where(rise > 0, (_take(a, on) - noise) / rise, 0.0)
             d_off = np.where(fall > 0, (_take(a, off) - noise) / fall, 0.0)
         lo_b = np.broadcast_to(np.asarray(lo), on.shape)
-        on = np.maximum(on - np.clip(np.round(d_on), 0, k).astype(int), lo_b)
-        off = off + np.clip(np.round(d_off), 0, k).astype(int)
+        on = np.maximum(on - np.clip(d_on, 0, k), lo_b)            # float: sub-sample
+        off = off + np.clip(d_off, 0, k)
     return pk, on, off, amp
 
 
@@ -253,25 +272,29 @@ def _gather(a: np.ndarray, start: np.ndarray, k: int) -> np.ndarray:
 
 def _spatial(y: np.ndarray, usable: np.ndarray, smooth: int) -> np.ndarray:
     """(B, W) magnitude over the usable leads of y (B, L, W), smoothed over `smooth` samples."""
-    mag = np.sqrt(np.einsum("blw,blw,l->bw", y, y, usable.astype(y.dtype), optimize=True))
+    mag = np.sqrt(np.einsum("blw,blw,l->bw", y, y, usable.astype(y.dtype)))
     return uniform_filter1d(mag, max(1, smooth), axis=-1)
 
 
 def qrs_and_baseline(beats: np.ndarray, usable: np.ndarray, r0: int, rr: np.ndarray, fs: float,
                      cfg: DelineationConfig = DelineationConfig(),
-                     fallback: tuple[int, int] | None = None, per_lead: bool = True
+                     fallback: tuple | None = None, per_lead: bool = True
                      ) -> dict[str, np.ndarray]:
-    """Global QRS bounds (B,) from the spatial velocity of the usable leads and, with
-    `per_lead`, each lead's own bounds (B, L). `rr` (B,): the RR after each beat, samples.
-    Only the +-350 ms around the fiducial are looked at."""
+    """Global QRS bounds (B,) from the spatial velocity of the usable leads (as sample
+    indices "on"/"off" and sub-sample positions "on_f"/"off_f") and, with `per_lead`, each
+    lead's own bounds (B, L). `rr` (B,): the RR after each beat, samples. Only the +-350 ms
+    around the fiducial are looked at. `fallback`: (on, off, on_f, off_f) where not found."""
     a = max(0, r0 - int(0.35 * fs))
     z = min(beats.shape[-1], r0 + int(0.35 * fs))
     av = np.abs(velocity(beats[..., a:z], fs))                                   # (B, L, W')
-    on, off = qrs_bounds(av[:, usable].sum(1), r0 - a, fs, cfg, rr)
+    on, off, on_f, off_f = qrs_bounds(av[:, usable].sum(1), r0 - a, fs, cfg, rr, fractional=True)
     on, off = np.where(on >= 0, on + a, -1), np.where(off >= 0, off + a, -1)
+    on_f, off_f = on_f + a, off_f + a
     if fallback is not None:
-        on, off = np.where(on >= 0, on, fallback[0]), np.where(off >= 0, off, fallback[1])
-    out = {"on": on, "off": off}
+        found = on >= 0
+        on, off = np.where(found, on, fallback[0]), np.where(found, off, fallback[1])
+        on_f, off_f = np.where(found, on_f, fallback[2]), np.where(found, off_f, fallback[3])
+    out = {"on": on, "off": off, "on_f": on_f, "off_f": off_f}
     if per_lead:
         lon, loff = qrs_bounds(av, r0 - a, fs, cfg, rr[:, None])
         out.update(lead_on=np.where(lon >= 0, lon + a, -1), lead_off=np.where(loff >= 0, loff + a, -1))
@@ -280,14 +303,17 @@ def qrs_and_baseline(beats: np.ndarray, usable: np.ndarray, r0: int, rr: np.ndar
 
 def t_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, off: np.ndarray, hi: np.ndarray,
             rr: np.ndarray, fs: float, cfg: DelineationConfig = DelineationConfig(),
-            t_leads: np.ndarray | None = None) -> dict[str, np.ndarray]:
+            t_leads: np.ndarray | None = None, near_peak: np.ndarray | None = None
+            ) -> dict[str, np.ndarray]:
     """T waves of beats y (B, L, W) searched from J + t_start to `hi` (B,).
 
     The global T peak is the top of the spatial T magnitude, no later than QRS onset +
     t_peak_max_s x RR^(1/3) (RR (B,) in samples; a QTc-like bound, so that the next P is not
     taken for a T); each lead's T is taken near it
     and ended by the tangent method; the global T end is the robust latest over the leads
-    whose T is at least a quarter of the largest (or over `t_leads` (L,) when given)."""
+    whose T is at least a quarter of the largest (or over `t_leads` (L,) when given).
+    `near_peak` (B,): for single beats, the T peak is looked for within 60 ms of it (the
+    median beat's, moved to each beat)."""
     w = y.shape[-1]
     lo = off + int(cfg.t_start_s * fs)
     mag = _spatial(y, usable, int(0.008 * fs))
@@ -298,8 +324,12 @@ def t_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, off: np.ndarray, 
     # be larger but is a shoulder of the QRS, not a hump. With no hump (T merged into a
     # raised ST segment) the top itself. (The window ends before the next P when known.)
     ms = uniform_filter1d(mag, max(1, int(0.02 * fs)), axis=-1)
+    if near_peak is not None:   # single beats: the top within 60 ms of the median beat's peak
+        h = int(0.06 * fs)
+        inside &= (i >= near_peak[:, None] - h) & (i <= near_peak[:, None] + h)
+        inside = np.where(inside.any(-1, keepdims=True), inside, i == near_peak[:, None])
     peak = np.argmax(np.where(inside, ms, -np.inf), axis=-1)
-    for b in range(ms.shape[0]):
+    for b in range(ms.shape[0] if near_peak is None else 0):
         a, z = int(lo[b]), int(peak_hi[b])
         if z - a > 3:
             seg = ms[b, a:z]
@@ -328,7 +358,8 @@ def _detrend(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, k: int) -> np.ndarra
 
 def p_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, rr_prev: np.ndarray,
             noise: np.ndarray, fs: float, cfg: DelineationConfig = DelineationConfig(),
-            snr: float | None = None, per_lead: bool = True) -> dict[str, np.ndarray]:
+            snr: float | None = None, per_lead: bool = True,
+            near: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """P waves of beats y (B, L, W) in the stretch before the QRS onset `on` (B,): up to
     `p_search_s` and half the preceding RR (`rr_prev` (B,) samples) back.
 
@@ -336,10 +367,16 @@ def p_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, rr_prev: np.ndarr
     least `p_min_mv`, `snr` x the noise magnitude (from per-lead `noise` (L,)) and a third of
     the most prominent hump's: the P is the wave nearest the QRS, a tail of the previous T
     is further away, a ripple after the P is smaller. Found when it stands
-    that high above zero and lasts >= 40 ms. Per-lead P: each lead's |y| around it."""
+    that high above zero and lasts >= 40 ms. Per-lead P: each lead's |y| around it.
+    `near` ((B,), (B,)): for single beats, the P is the top within 40 ms of that span (the
+    median beat's P, moved to each beat)."""
     snr = cfg.p_snr if snr is None else snr
     lo = np.maximum(0, on - np.minimum(int(cfg.p_search_s * fs), (0.5 * rr_prev).astype(int))).astype(int)
     hi = (on - int(cfg.p_gap_s * fs)).astype(int)
+    if near is not None:   # single beats: around the median beat's P, moved to each beat
+        m = int(0.04 * fs)
+        lo = np.maximum(lo, np.floor(near[0]).astype(int) - m)
+        hi = np.maximum(np.minimum(hi, np.ceil(near[1]).astype(int) + m), lo + 1)
     k = max(1, int(0.008 * fs))
     w = y.shape[-1]
     a0, z0 = max(0, int(lo.min()) - k), min(w, int(hi.max()) + k)
@@ -351,10 +388,10 @@ def p_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, rr_prev: np.ndarr
     # 20th percentile of each beat's window: sort with the outside pushed to the end
     srt = np.sort(np.where(inside, mag, np.inf)[:, a0:z0], axis=-1)
     cnt = inside.sum(-1)
-    floor = np.maximum(noise_g, np.take_along_axis(srt, np.clip(cnt // 5, 0, srt.shape[-1] - 1)[:, None], -1)[:, 0])
+    floor = np.maximum(noise_g, take_at(srt, cnt // 5))
     floor = np.where(np.isfinite(floor), floor, noise_g)
     peak = np.argmax(np.where(inside, mag, -np.inf), axis=-1)
-    for b in range(mag.shape[0]):
+    for b in range(mag.shape[0] if near is None else 0):
         a, z = int(lo[b]), int(hi[b])
         if z - a > 3:
             seg = mag[b, a:z]
@@ -363,7 +400,7 @@ def p_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, rr_prev: np.ndarr
                 prom = props["prominences"]
                 peak[b] = a + pk[prom >= prom.max() / 3][-1]
     pk, p_on, p_off, amp = wave_from_magnitude(mag, lo, hi, floor, cfg.p_threshold,
-                                               extrapolate=int(0.01 * fs), peak=peak, valleys=True)
+                                               extrapolate=max(2, int(0.01 * fs)), peak=peak, valleys=True)
     found = ((hi - lo > int(0.06 * fs)) & (amp >= max(cfg.p_min_mv, snr * noise_g))
              & (p_off - p_on >= int(0.04 * fs)))
     out = {"lo": lo, "hi": hi, "peak": pk, "on": p_on, "off": p_off, "amp": amp, "found": found}

@@ -9,6 +9,8 @@ from collections import Counter
 
 import numpy as np
 
+from gem_core.measure.delineate import take_at
+
 DETECT_MV = 0.05        # a deflection smaller than this is not a wave (Minnesota code uses 0.1
                         # mV for Q; 0.05 mV keeps small septal r/q visible)
 TERMINAL_S = 0.04       # terminal QRS portion used for bundle-branch block direction
@@ -21,10 +23,7 @@ GEM_FEATURES = ("heart_rate", "rr_interval_1", "rr_interval_2", "p_amplitude", "
                 "st_duration", "st_form", "qt", "qtc")
 
 
-def _take(a: np.ndarray, idx) -> np.ndarray:
-    idx = np.clip(np.asarray(idx), 0, a.shape[-1] - 1)
-    idx = np.broadcast_to(idx, a.shape[:-1])
-    return np.take_along_axis(a, idx[..., None], axis=-1)[..., 0]
+
 
 
 def _first(mask: np.ndarray) -> np.ndarray:
@@ -46,7 +45,7 @@ def lead_amplitudes(y: np.ndarray, baseline: np.ndarray, on: int, off: int,
     ys = np.where(seg, y, np.nan)
     pp = np.nanmax(ys, -1) - np.nanmin(ys, -1)
     r_idx = np.nanargmax(ys, -1)
-    r_top = _take(y, r_idx)
+    r_top = take_at(y, r_idx)
     # Q: the first deflection beyond DETECT_MV is negative; it lasts until y returns to 0.
     pos1 = _first(seg & (y >= DETECT_MV))
     neg1 = _first(seg & (y <= -DETECT_MV))
@@ -65,11 +64,11 @@ def lead_amplitudes(y: np.ndarray, baseline: np.ndarray, on: int, off: int,
     terminal = y[:, t0:max(off, t0 + 1)].mean(-1)
     j60 = off + int(round(ST_POINT_S * fs))
     a, b = (off + int(round(t * fs)) for t in ST_SLOPE_S)
-    st_slope = (_take(y, b) - _take(y, a)) / (ST_SLOPE_S[1] - ST_SLOPE_S[0])
+    st_slope = (take_at(y, b) - take_at(y, a)) / (ST_SLOPE_S[1] - ST_SLOPE_S[0])
     return {
         "pp": pp, "q": q, "q_ms": q_ms, "r": np.where(has_r, r_top, 0.0), "s": s,
         "r_peak_time_ms": (r_idx - on) * 1000.0 / fs, "terminal": terminal,
-        "st_j60": _take(y, j60), "st_slope": st_slope,
+        "st_j60": take_at(y, j60), "st_slope": st_slope,
     }
 
 
@@ -146,8 +145,10 @@ def summarise(values: np.ndarray) -> list:
 def nan_median(values: np.ndarray) -> np.ndarray:
     """Median over axis 0 ignoring NaN (NaN where a column has none): a sort, not numpy's
     nanmedian, which is slow on many small columns."""
-    v = np.sort(np.where(np.isfinite(values), values, np.inf), axis=0)
-    n = np.isfinite(values).sum(axis=0)
+    ok = np.isfinite(values)
+    v = np.sort(np.where(ok, values, np.inf), axis=0)
+    n = ok.sum(axis=0)
     lo = np.take_along_axis(v, np.maximum((n - 1) // 2, 0)[None], 0)[0]
     hi = np.take_along_axis(v, np.maximum(n // 2, 0)[None], 0)[0]
-    return np.where(n > 0, (lo + hi) / 2, np.nan)
+    with np.errstate(invalid="ignore"):
+        return np.where(n > 0, (lo + hi) / 2, np.nan)

@@ -88,16 +88,6 @@ def remove_mains(x: np.ndarray, fs: float, freqs: tuple[float, ...] = (50.0, 60.
     return x
 
 
-def smoothed(x: np.ndarray, fs: float, lowpass_hz: float = 100.0) -> np.ndarray:
-    """Mains-free, EMG-limited copy of (..., N) leads, baseline untouched (for levels)."""
-    return lowpass(remove_mains(x, fs), fs, lowpass_hz, order=2)
-
-
-def for_delineation(x: np.ndarray, fs: float, lowpass_hz: float = 100.0) -> np.ndarray:
-    """Baseline-free, mains-free, EMG-limited copy of (..., N) leads for wave boundaries."""
-    return highpass(smoothed(x, fs, lowpass_hz), fs)
-
-
 def remove_baseline_through(x: np.ndarray, knots: np.ndarray, levels: np.ndarray) -> np.ndarray:
     """x (L, N) minus a baseline through `levels` (K, L) at sample positions `knots` (K,),
     straight between knots (no overshoot) and held flat beyond them.

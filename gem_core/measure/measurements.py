@@ -20,10 +20,10 @@ from gem_core.measure import findings as F
 from gem_core.measure import quality as Q
 from gem_core.measure.axis import frontal_axis
 from gem_core.measure.delineate import (DelineationConfig, _detrend, p_waves, qrs_and_baseline,
-                                        t_waves)
+                                        t_waves, take_at)
 from gem_core.measure.features import (GEM_FEATURES, beat_features, correct_qt, lead_amplitudes,
-                                       st_form, summarise)
-from gem_core.measure.filters import highpass, remove_baseline_through, smoothed
+                                       nan_median, st_form, summarise)
+from gem_core.measure.filters import highpass, lowpass, remove_baseline_through, remove_mains
 from gem_core.measure.rpeaks import RPeakConfig, beats_of
 
 GLOBAL_KEYS = ("heart_rate_bpm", "rr_ms", "rr_sd_ms", "pr_ms", "p_ms", "qrs_ms", "qt_ms",
@@ -37,7 +37,8 @@ LEAD_AMP_KEYS = ("q_mv", "r_mv", "s_mv", "t_mv", "st_j60_mv")
 class MeasureConfig:
     pre_s: float = 0.50          # beat window before the QRS fiducial
     post_s: float = 0.75         # ... and after it
-    lowpass_hz: float = 100.0
+    lowpass_hz: float = 80.0     # EMG limit, and anti-aliasing for the working rate
+    work_hz: float = 250.0       # inputs at >= 2x this are decimated to it
     qtc_method: str = "fridericia"
     # P waves must recur (see _p_consistency): split-half correlation or coherence for a
     # regular rhythm, both and higher when RR is irregular (f waves can line up by chance)
@@ -82,12 +83,13 @@ def _digits(key: str) -> int:
     return 3 if key.endswith("amplitude") else 1
 
 
-def _feature_list(a: np.ndarray, key: str) -> list:
-    """A per-beat column as a JSON-safe list (NaN -> None, rounded)."""
+def _feature_lists(a: np.ndarray, key: str) -> list[list]:
+    """(B, L) per-beat values -> L JSON-safe per-beat lists (NaN -> None, rounded)."""
     if key == "st_form":
-        return [None if v is None else str(v) for v in a]
-    return [None if v != v or v in (np.inf, -np.inf) else v
-            for v in np.round(np.asarray(a, dtype=np.float64), _digits(key)).tolist()]
+        return [[None if v is None else str(v) for v in col] for col in a.T]
+    r = np.round(np.asarray(a, dtype=np.float64), _digits(key)).T.astype(object)
+    r[~np.isfinite(np.asarray(a, dtype=np.float64).T)] = None
+    return r.tolist()
 
 
 def _empty_leads() -> dict:
@@ -185,7 +187,7 @@ def _levels(xs: np.ndarray, r: np.ndarray, r0: int, sel: np.ndarray, on_m: np.nd
 def _beat_windows(xf: np.ndarray, r: np.ndarray, fs: float, cfg: MeasureConfig):
     """(B, L, W) windows of the filtered leads around each beat; r0 = fiducial index."""
     pre, post = int(round(cfg.pre_s * fs)), int(round(cfg.post_s * fs))
-    xpad = np.pad(xf, ((0, 0), (pre, post)), mode="edge")
+    xpad = np.concatenate([np.repeat(xf[:, :1], pre, 1), xf, np.repeat(xf[:, -1:], post, 1)], axis=1)
     beats = xpad[:, r[:, None] + np.arange(pre + post)[None, :]].transpose(1, 0, 2)
     complete = (r - pre >= 0) & (r + post <= xf.shape[1])
     return beats, pre, complete
@@ -201,7 +203,15 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     n_leads, n = x.shape
     lead_reason: dict[str, str] = {}
 
-    xs = smoothed(x, fs, cfg.lowpass_hz)                                         # (L, N)
+    fs_in, n_in = fs, n
+    # Work at ~250 Hz: the EMG low-pass is the anti-aliasing filter; every boundary is still
+    # placed to a fraction of a sample, and halving the samples halves the work.
+    step = max(1, int(fs // cfg.work_hz))
+    xs = x
+    if step > 1:   # average each `step` samples (a first anti-aliasing stage), then decimate
+        n = n // step
+        xs, fs = x[:, :n * step].reshape(n_leads, n, step).mean(-1), fs / step
+    xs = lowpass(remove_mains(xs, fs), fs, cfg.lowpass_hz, order=2)              # (L, N)
     xf = highpass(xs, fs)                       # wave boundaries; levels come from `xs`
     flat = Q.flat_leads(xf)
     for i in np.flatnonzero(flat):
@@ -209,7 +219,7 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     usable = ~flat
     if not usable.any():
         return _unmeasured("no lead carries a signal", 0, lead_reason, cfg.qtc_method)
-    r = beats_of(x[usable], fs, cfg.rpeaks)                                      # (B,)
+    r = beats_of(xs[usable], fs, cfg.rpeaks)                                     # (B,)
     if r.size < 2:
         return _unmeasured("fewer than 2 QRS complexes detected", int(r.size), lead_reason, cfg.qtc_method)
     beats, r0, complete = _beat_windows(xf, r, fs, cfg)                          # (B, L, W)
@@ -219,7 +229,7 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     # on either notch, which would make a regular rhythm look irregular).
     # (templates for alignment and quality are means: cheap, and correlations are robust)
     lag = _align(beats, beats[base_set].mean(axis=0), usable, r0, fs)
-    if lag.any():
+    if np.abs(lag).max() > 1:   # (a sample of jitter is not worth cutting the windows again)
         r = np.clip(r + lag, 0, n - 1)
         beats, r0, complete = _beat_windows(xf, r, fs, cfg)
         base_set = complete if complete.sum() >= 2 else np.ones(n_b, bool)
@@ -238,10 +248,10 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     sel = base_set & (beat_corr >= Q.BEAT_CORR)
     if sel.sum() < 2:
         sel = base_set
-    # median beat of the high-passed copy, for the QRS bounds (+-350 ms) and the noise
+    # mean beat of the high-passed copy (alike beats only), for the QRS bounds and the noise
     a_m = max(0, r0 - int(0.4 * fs))
     med = np.zeros((1,) + beats.shape[1:])
-    med[..., a_m:r0 + int(0.35 * fs)] = np.median(beats[sel][..., a_m:r0 + int(0.35 * fs)], axis=0)
+    med[..., a_m:r0 + int(0.35 * fs)] = beats[sel][..., a_m:r0 + int(0.35 * fs)].mean(axis=0)
     # per-lead noise where P waves live (f waves in AF): single beat and median beat
     pre_qrs = slice(a_m, r0 - int(0.08 * fs))
     # (high-frequency part of the residual: beat-to-beat jitter of slow waves is not noise)
@@ -255,6 +265,7 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     one = np.ones(1, int)
     mq = qrs_and_baseline(med, usable, r0, rr_med * one, fs, dc)
     on_g, off_g = int(mq["on"][0]), int(mq["off"][0])
+    on_gf, off_gf = float(mq["on_f"][0]), float(mq["off_f"][0])             # sub-sample
     if on_g < 0:
         res = _unmeasured("QRS boundaries not found", int(n_b), lead_reason, cfg.qtc_method)
         res.global_.update(heart_rate_bpm=_num(60000.0 / rh["mean"]), rr_ms=_num(rh["mean"]),
@@ -266,7 +277,8 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     rr_s = np.diff(r)                                                            # samples
     rr_prev = np.concatenate([[rr_med], rr_s])
     rr_next = np.concatenate([rr_s, [rr_med]])
-    bq = qrs_and_baseline(beats, usable, r0, rr_next, fs, dc, fallback=(on_g, off_g), per_lead=False)
+    bq = qrs_and_baseline(beats, usable, r0, rr_next, fs, dc, fallback=(on_g, off_g, on_gf, off_gf),
+                          per_lead=False)
     shift = bq["on"] - on_g
     # Levels (ST, amplitudes, P, T) from a copy whose baseline is a curve through each
     # beat's PR level: the 0.5 Hz high-pass that finds the waves would move ST levels by
@@ -275,7 +287,6 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
 
     # --- P waves first: they bound the T search (the next beat's P sits after this T) ---------
     mp = p_waves(y, usable, mq["on"], rr_med * one, noise_m, fs, dc)
-    bp = p_waves(yb, usable, bq["on"], rr_prev, noise_1, fs, dc, snr=3.0, per_lead=False)
     # P waves are there when the median beat shows one and it recurs at a fixed distance from
     # the QRS: the medians of the odd and of the even beats agree (split-half reliability).
     # f waves and noise are not locked to the QRS and do not.
@@ -294,6 +305,9 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     else:
         p_present = p_corr >= cfg.p_split_half or p_coh >= cfg.p_coherence
     p_present = bool(mp["found"][0] and p_present)
+    # single beats: their P near the median beat's (P waves are locked to the QRS)
+    bp = p_waves(yb, usable, bq["on"], rr_prev, noise_1, fs, dc, snr=3.0, per_lead=False,
+                 near=(mp["on"][0] + shift, mp["off"][0] + shift))
 
 
     # --- T waves, ending before the next QRS, and before the next P when there is one ------------
@@ -316,13 +330,14 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     t_amp = np.where(mt["leads"][0], np.abs(mt["amp"][0]), 0.0)
     t_sub = np.argsort(-t_amp)[:max(1, min(4, int(mt["leads"][0].sum())))]
     bt = t_waves(yb[:, t_sub], np.ones(t_sub.size, bool), bq["on"], bq["off"], t_hi_b, rr_next, fs, dc,
-                 t_leads=np.ones(t_sub.size, bool))
+                 t_leads=np.ones(t_sub.size, bool), near_peak=mt["global_peak"][0] + shift)
 
     # --- global values ------------------------------------------------------------------------
     unmeasurable: dict[str, str] = {}
     t_off_g = float(mt["global_off"][0])
-    p_on_g, p_off_g = int(mp["on"][0]), int(mp["off"][0])
-    qt_ms = (t_off_g - on_g) * 1000.0 / fs if np.isfinite(t_off_g) else float("nan")
+    p_on_gf, p_off_gf = float(mp["on"][0]), float(mp["off"][0])
+    p_on_g, p_off_g = int(round(p_on_gf)), int(round(p_off_gf))
+    qt_ms = (t_off_g - on_gf) * 1000.0 / fs if np.isfinite(t_off_g) else float("nan")
     qtc_b = float(correct_qt(qt_ms, rh["mean"], "bazett"))
     qtc_f = float(correct_qt(qt_ms, rh["mean"], "fridericia"))
     limb, limb_use = y[0, :6], usable[:6]
@@ -341,9 +356,9 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
         unmeasurable["rhythm_regular"] = "fewer than 4 beats"
     g = {
         "heart_rate_bpm": _num(60000.0 / rh["mean"]), "rr_ms": _num(rh["mean"]), "rr_sd_ms": _num(rh["sd"]),
-        "pr_ms": _ms(on_g - p_on_g, fs) if p_present else None,
-        "p_ms": _ms(p_off_g - p_on_g, fs) if p_present else None,
-        "qrs_ms": _ms(off_g - on_g, fs), "qt_ms": _num(qt_ms),
+        "pr_ms": _ms(on_gf - p_on_gf, fs) if p_present else None,
+        "p_ms": _ms(p_off_gf - p_on_gf, fs) if p_present else None,
+        "qrs_ms": _ms(off_gf - on_gf, fs), "qt_ms": _num(qt_ms),
         "qtc_ms": _num(qtc_b if cfg.qtc_method == "bazett" else qtc_f), "qtc_method": cfg.qtc_method,
         "qtc_bazett_ms": _num(qtc_b), "qtc_fridericia_ms": _num(qtc_f),
         "p_axis_deg": _num(p_axis), "qrs_axis_deg": _num(qrs_axis), "t_axis_deg": _num(t_axis),
@@ -364,12 +379,11 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
 
     lq_on, lq_off = mq["lead_on"][0], mq["lead_off"][0]
     lead_ok = usable[None] & (lq_on >= 0)[None] & np.ones((n_b, 1), bool)
-    lon = per_lead(bq["on"], np.where(lq_on >= 0, lq_on, on_g), on_g)
-    loff = per_lead(bq["off"], np.where(lq_off >= 0, lq_off, off_g), off_g)
+    lon = per_lead(bq["on_f"], np.where(lq_on >= 0, lq_on, on_g), on_g)
+    loff = per_lead(bq["off_f"], np.where(lq_off >= 0, lq_off, off_g), off_g)
 
     def at(v_idx):                                          # yb at (B, L) float indices
-        k = np.clip(np.nan_to_num(np.round(v_idx), nan=0).astype(int), 0, w - 1)
-        return np.take_along_axis(yb, k[..., None], -1)[..., 0]
+        return take_at(yb, np.round(np.where(np.isfinite(v_idx), v_idx, 0)))
 
     qa, qz = max(0, int(np.nanmin(lon))), min(w, int(np.nanmax(loff)) + 1)
     seg = yb[..., qa:qz]
@@ -403,16 +417,16 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
                       np.einsum("blw,blw,l->bw", seg, seg, usable.astype(float)), -1)
     offset = r - r0
 
-    def absolute(idx, ok=True):
-        a = np.asarray(idx, dtype=np.float64) + offset
-        good = np.isfinite(a) & (a >= 0) & (a < n) & ok
+    def absolute(idx, ok=True):   # window samples -> samples at the input rate
+        a = (np.asarray(idx, dtype=np.float64) + offset) * step
+        good = np.isfinite(a) & (a >= 0) & (a < n_in) & ok
         return [int(round(v)) if k else None for v, k in zip(a, good)]
 
     p_b = p_present & bp["found"]
     fiducials = {
         "r_peaks": absolute(energy.argmax(-1) + qa),
         "p_on": absolute(bp["on"], p_b), "p_off": absolute(bp["off"], p_b),
-        "qrs_on": absolute(bq["on"]), "qrs_off": absolute(bq["off"]),
+        "qrs_on": absolute(bq["on_f"]), "qrs_off": absolute(bq["off_f"]),
         "t_on": absolute(bt["global_on"]), "t_off": absolute(bt["global_off"]),
     }
 
@@ -420,7 +434,12 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     leads, amps = {}, {}
     p_lead = mp["lead_amp"][0]
     p_lead_ok = p_present & mp["lead_found"][0]
-    medians = {k: summarise(feats[k]) for k in GEM_FEATURES}                    # each (L,) list
+    numeric = [k for k in GEM_FEATURES if k != "st_form"]
+    med_all = nan_median(np.stack([feats[k] for k in numeric], axis=1))          # (14-1, L)
+    medians = {k: [None if not np.isfinite(v) else float(v) for v in med_all[i]]
+               for i, k in enumerate(numeric)}
+    medians["st_form"] = summarise(feats["st_form"])
+    lists = {k: _feature_lists(feats[k], k) for k in GEM_FEATURES}             # each L lists
     for i, ld in enumerate(STANDARD_LEADS):
         if not usable[i]:
             leads[ld] = _empty_leads()[ld]
@@ -429,7 +448,7 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
                     for k in GEM_FEATURES}
         t_mv = float(mt["amp"][0, i]) if abs(mt["amp"][0, i]) >= dc.t_min_mv else 0.0
         leads[ld] = {
-            "beats": {k: _feature_list(feats[k][:, i], k) for k in GEM_FEATURES}, "median": median_d,
+            "beats": {k: lists[k][i] for k in GEM_FEATURES}, "median": median_d,
             "q_mv": _num(amp["q"][i], 3), "r_mv": _num(amp["r"][i], 3), "s_mv": _num(amp["s"][i], 3),
             "t_mv": _num(t_mv, 3), "st_j60_mv": _num(amp["st_j60"][i], 3), "q_ms": _num(amp["q_ms"][i]),
         }
