@@ -374,14 +374,7 @@ def _design(rng: np.random.Generator, condition: str) -> tuple[dict, BeatDesign,
         beat.st_vector = _scale(t_dir, _u(rng, 0.08, 0.15))
 
     # Intended findings (the labels this case was built to carry).
-    if rhythm == "af":
-        codes.add("AF")
-    elif hr < F.BRADY_BPM:
-        codes.add("SINUS_BRADYCARDIA")
-    elif hr > F.TACHY_BPM:
-        codes.add("SINUS_TACHYCARDIA")
-    else:
-        codes.add("SINUS_RHYTHM")
+    codes.add("AF" if rhythm == "af" else F.sinus_rate_code(hr))
     if pr is not None and pr > F.FIRST_DEGREE_PR_MS:
         codes.add("FIRST_DEGREE_AV_BLOCK")
     if qrs >= F.WIDE_QRS_MS:
@@ -444,11 +437,8 @@ def _exact_truth(beat: BeatDesign, onsets: np.ndarray, fs: int, n: int, rhythm: 
     qt = beat.qt_ms
     hr = 60000.0 / rr_mean
 
-    def axis(lobes_or_none, lo, hi):
-        t_ms = np.arange(lo, hi, 0.25)
-        d = beat_dipole(beat, t_ms, with_p=True)
-        mean = d.sum(axis=1)
-        return _frontal_axis(mean)
+    def axis(lo, hi):   # frontal angle of the mean (integrated) dipole over [lo, hi) ms
+        return _frontal_axis(beat_dipole(beat, np.arange(lo, hi, 0.25), with_p=True).sum(axis=1))
 
     off = {
         "qrs_on": 0.0, "qrs_off": beat.qrs_ms, "t_on": beat.qrs_ms + beat.st_ms, "t_off": qt,
@@ -467,9 +457,9 @@ def _exact_truth(beat: BeatDesign, onsets: np.ndarray, fs: int, n: int, rhythm: 
         "hr_bpm": hr, "rr_ms": rr_mean, "rr_sd_ms": float(rr.std()),
         "pr_ms": beat.pr_ms, "p_ms": beat.p_ms, "qrs_ms": beat.qrs_ms, "qt_ms": qt,
         "qtc_bazett_ms": qt / math.sqrt(rr_mean / 1000), "qtc_fridericia_ms": qt / (rr_mean / 1000) ** (1 / 3),
-        "qrs_axis_deg": axis(None, 0, beat.qrs_ms),
-        "p_axis_deg": None if beat.pr_ms is None else axis(None, -beat.pr_ms, -beat.pr_ms + beat.p_ms),
-        "t_axis_deg": axis(None, beat.qrs_ms, qt),
+        "qrs_axis_deg": axis(0, beat.qrs_ms),
+        "p_axis_deg": None if beat.pr_ms is None else axis(-beat.pr_ms, -beat.pr_ms + beat.p_ms),
+        "t_axis_deg": axis(beat.qrs_ms, qt),
         "rhythm_regular": rhythm != "af",
         "n_beats": int(len(onsets)),
         "fiducials": fid,
@@ -615,9 +605,7 @@ def _check_rate_rhythm(truth: dict, codes: set) -> None:
     hr = truth["hr_bpm"]
     if any(abs(hr - t) < 2.5 for t in (F.BRADY_BPM, F.TACHY_BPM)):
         raise _Redraw("rate too close to a threshold")
-    rate_code = ("SINUS_BRADYCARDIA" if hr < F.BRADY_BPM else
-                 "SINUS_TACHYCARDIA" if hr > F.TACHY_BPM else "SINUS_RHYTHM")
-    if "AF" not in codes and rate_code not in codes:
+    if "AF" not in codes and F.sinus_rate_code(hr) not in codes:
         raise _Redraw("realised rate left the intended band")
     if "AF" in codes:
         rr = np.diff([x for x in truth["fiducials"]["qrs_on"] if x is not None]).astype(float)

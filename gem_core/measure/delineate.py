@@ -7,10 +7,11 @@ signals and every single beat.
 
 Methods, as in interpretive programs:
 - QRS onset/offset: where the slope magnitude ("velocity"; summed over leads, the spatial
-  velocity) falls under a threshold for 30 ms, outwards from its peak. A threshold on the
-  slope, not the amplitude, so an elevated J point is still found.
-- P onset/offset: where the P wave's magnitude (spatial magnitude over leads for the global
-  P) rises above / falls below a fraction of its peak, above the noise.
+  velocity) falls under a threshold for 30 ms, outwards from its peak, placed between
+  samples. A threshold on the slope, not the amplitude, so an elevated J point is found.
+- P onset/offset: the last hump before the QRS of the P magnitude (spatial magnitude over
+  leads for the global P); bounds where it falls under a fraction of its peak above the
+  floor, carried down to the floor along its slope.
 - T offset: tangent method (intersection of the tangent at the steepest point of the
   descending limb with the baseline; Postema & Wilde, Curr Cardiol Rev 2014); T onset the
   same on the ascending limb against the ST level.

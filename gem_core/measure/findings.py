@@ -137,6 +137,12 @@ def _contiguous(group: str, positive: list[str]) -> bool:
     return any(a in positive and b in positive for a, b in PAIRS[group])
 
 
+def sinus_rate_code(hr_bpm: float) -> str:
+    """SINUS_BRADYCARDIA (< 60), SINUS_TACHYCARDIA (> 100) or SINUS_RHYTHM."""
+    return ("SINUS_BRADYCARDIA" if hr_bpm < BRADY_BPM else
+            "SINUS_TACHYCARDIA" if hr_bpm > TACHY_BPM else "SINUS_RHYTHM")
+
+
 def st_threshold(lead: str) -> float:
     return STE_V2V3_MV if lead in ("V2", "V3") else STE_MV
 
@@ -221,8 +227,7 @@ def derive_findings(g: dict, amps: dict, p_present: bool | None, irregularity: f
     rr_txt = (f"RR {'regular' if g.get('rhythm_regular') else 'irregular'} (SD {rr_sd:.0f} ms"
               + (f", RMSSD/RR {irregularity:.2f})" if irregularity is not None else ")"))
     if sinus:
-        code = ("SINUS_BRADYCARDIA" if hr < BRADY_BPM else
-                "SINUS_TACHYCARDIA" if hr > TACHY_BPM else "SINUS_RHYTHM")
+        code = sinus_rate_code(hr)
         p_txt = f"upright P before every QRS in II ({p_ii:+.2f} mV)" if p_ii is not None else "P before every QRS"
         out.append(_finding(code, f"HR {hr:.0f} bpm, {rr_txt}, {p_txt}", ["II"]))
     elif p_present is False and irregularity is not None and irregularity >= AF_IRREGULARITY:

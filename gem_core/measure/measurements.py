@@ -1,12 +1,19 @@
 """`measure_ecg`: a prepared 12-lead ECG -> global, per-lead and per-beat measurements,
 findings, quality and fiducials (the dict in ../helpers/MEASUREMENTS_SCHEMA.md).
 
-The flow: filter (baseline, mains, EMG) -> find QRS complexes on all usable leads together
--> cut one window per beat (B, L, W) -> judge the leads and beats -> median beat per lead
-from the beats that resemble each other -> delineate the median beats: global QRS bounds
-from the spatial velocity of all leads, T end = robust latest of the leads' tangent T ends,
-P from the spatial P magnitude -> the same delineation on every single beat for the
-per-beat lists -> amplitudes, axes, findings.
+The flow:
+1. average to ~250 Hz, remove mains (when present) and EMG; a 0.5 Hz high-passed copy for
+   finding waves;
+2. QRS complexes on all usable leads together (rpeaks), one window per beat (B, L, W),
+   aligned on the mean QRS; leads whose beats do not resemble each other are unusable, beats
+   unlike the rest (PVCs, artefacts) stay out of the median;
+3. QRS bounds from the spatial velocity of all leads (median beat and every beat);
+4. levels from a copy whose baseline is a line through each beat's PR level (the diastole
+   when there are no P waves): median beat per lead, and every beat;
+5. P waves (median beat, then each beat near it), kept when they recur beat after beat;
+6. T waves up to the next P (or QRS): global T end = robust latest of the leads' tangent
+   T ends;
+7. amplitudes, axes, per-beat features, findings, the JSON-safe dict.
 """
 from __future__ import annotations
 
@@ -75,7 +82,7 @@ def _num(x, digits: int = 1):
     return round(x, digits) if math.isfinite(x) else None
 
 
-def _ms(samples, fs, digits=1):
+def _interval_ms(samples, fs, digits=1):
     return None if samples is None or not np.isfinite(samples) else round(float(samples) * 1000.0 / fs, digits)
 
 
@@ -356,9 +363,9 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
         unmeasurable["rhythm_regular"] = "fewer than 4 beats"
     g = {
         "heart_rate_bpm": _num(60000.0 / rh["mean"]), "rr_ms": _num(rh["mean"]), "rr_sd_ms": _num(rh["sd"]),
-        "pr_ms": _ms(on_gf - p_on_gf, fs) if p_present else None,
-        "p_ms": _ms(p_off_gf - p_on_gf, fs) if p_present else None,
-        "qrs_ms": _ms(off_gf - on_gf, fs), "qt_ms": _num(qt_ms),
+        "pr_ms": _interval_ms(on_gf - p_on_gf, fs) if p_present else None,
+        "p_ms": _interval_ms(p_off_gf - p_on_gf, fs) if p_present else None,
+        "qrs_ms": _interval_ms(off_gf - on_gf, fs), "qt_ms": _num(qt_ms),
         "qtc_ms": _num(qtc_b if cfg.qtc_method == "bazett" else qtc_f), "qtc_method": cfg.qtc_method,
         "qtc_bazett_ms": _num(qtc_b), "qtc_fridericia_ms": _num(qtc_f),
         "p_axis_deg": _num(p_axis), "qrs_axis_deg": _num(qrs_axis), "t_axis_deg": _num(t_axis),
