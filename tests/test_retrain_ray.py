@@ -170,7 +170,7 @@ def test_worker_killed_mid_run_resumes_from_s3_checkpoint_and_is_not_promoted(ni
                         storage=f"s3://{s3_bucket}/checkpoints", max_failures=1, train=TrainConfig(**TRAIN_ARGS),
                         heldout_fraction=HELDOUT_FRACTION, eval_max_new_tokens=EVAL_TOKENS,
                         tracking_uri=night1["tracking"],
-                        fail_once={"rank": 1, "step": 7, "marker": str(marker), "hold_s": 4.0})
+                        fail_once={"rank": 1, "step": 7, "marker": str(marker), "hold_s": 6.0})
     s = run_retrain(cfg, log=lambda *a: None)
     assert marker.read_text().startswith("worker rank 1 exited after step 7")
     assert s["checkpoint"].startswith(f"{s3_bucket}/checkpoints/")   # Ray's storage path on S3

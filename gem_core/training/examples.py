@@ -114,6 +114,7 @@ def report_examples(rows: list[dict], min_score: float = MIN_REPORT_SCORE) -> tu
     its `grounding` column: a report joined to the wrong record (a shuffled table) is checked
     against the ECG it would be trained with, and fails."""
     from gem_core.grounding import verify_report
+    from gem_core.scoring import question_for
 
     kept, rejected = [], []
     for r in rows:
@@ -136,8 +137,9 @@ def report_examples(rows: list[dict], min_score: float = MIN_REPORT_SCORE) -> tu
             rejected.append({"record_id": rid, "source": "report", "reason": why})
             continue
         meta = json.loads(r["header_metadata"]) if r.get("header_metadata") else {}
-        kept.append(TrainingExample(rid, str(r["source_uri"]), text, GROUNDING_QUESTION, "report",
-                                    patient_of(rid, meta)))
+        # The question the report answered (with the measured values when it was scored so).
+        question = question_for(r["measurements"], bool(r.get("prompt_measurements")))
+        kept.append(TrainingExample(rid, str(r["source_uri"]), text, question, "report", patient_of(rid, meta)))
     return kept, rejected
 
 
@@ -190,10 +192,12 @@ def build_training_set(knowledge: str | None = None, reports: str | None = None,
     from gem_core.errors import GemError
 
     by_source: dict[str, list[TrainingExample]] = {s: [] for s in SOURCES}
+    n_rows = {s: 0 for s in SOURCES}
     rejected: list[dict] = []
     known: dict[str, dict] = {}
     if knowledge:
         by_source["knowledge"] = knowledge_examples(read_rows(knowledge))
+        n_rows["knowledge"] = len(by_source["knowledge"])
         for e in by_source["knowledge"]:
             known[e.record_id] = {"uri": e.ecg_uri, "measurements": None, "patient_id": e.patient_id}
     if reports:
@@ -201,6 +205,7 @@ def build_training_set(knowledge: str | None = None, reports: str | None = None,
 
         table = ReportStore(reports).read(latest=True)
         rows = table.to_pylist() if table is not None else []
+        n_rows["report"] = len(rows)
         by_source["report"], rej = report_examples(rows, min_report_score)
         rejected += rej
         for r in rows:
@@ -210,7 +215,9 @@ def build_training_set(knowledge: str | None = None, reports: str | None = None,
         for e in by_source["report"]:
             known.setdefault(e.record_id, {"uri": e.ecg_uri, "measurements": None})["patient_id"] = e.patient_id
     if feedback:
-        by_source["feedback"], rej = feedback_examples(read_rows(feedback), known, seed)
+        fb_rows = read_rows(feedback)
+        n_rows["feedback"] = len(fb_rows)
+        by_source["feedback"], rej = feedback_examples(fb_rows, known, seed)
         rejected += rej
 
     chosen: dict[str, TrainingExample] = {}
@@ -221,8 +228,11 @@ def build_training_set(knowledge: str | None = None, reports: str | None = None,
     for e in examples:
         e.heldout = is_heldout(e.patient_id or e.record_id, heldout_fraction, salt)
     if not examples:
-        raise GemError("no training examples: give --knowledge, --reports or --feedback with usable rows"
-                       + (f" ({len(rejected)} rows rejected, e.g. {rejected[0]})" if rejected else ""))
+        given = ", ".join(f"{name} {uri}: {len(by_source[src])} usable of {n_rows[src]} rows"
+                          for name, src, uri in (("knowledge", "knowledge", knowledge), ("reports", "report", reports),
+                                                 ("feedback", "feedback", feedback)) if uri)
+        raise GemError(f"no training examples ({given or 'no source given'})"
+                       + (f"; {len(rejected)} rows rejected, e.g. {rejected[0]}" if rejected else ""))
     counts = {f"{s}_rows": len(by_source[s]) for s in SOURCES}
     counts.update({f"{s}_used": sum(e.source == s for e in examples) for s in SOURCES},
                   examples=len(examples), train=sum(not e.heldout for e in examples),
