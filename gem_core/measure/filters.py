@@ -1,9 +1,11 @@
-"""Zero-phase filters for ECG measurement, designed once per (rate, band) and cached.
+"""Filters for ECG measurement: zero-phase IIR (designed once per rate and band, cached),
+moving-average drift removal, and a baseline through isoelectric points.
 
-Zero phase (forward-backward) so that filtering never shifts a fiducial in time. The
-high-pass at 0.5 Hz removes baseline wander while keeping ST levels (AHA 2007
-recommendations, Kligfield et al.: 0.67 Hz is acceptable for linear/zero-phase filters);
-the low-pass and notches remove EMG and mains interference before slopes are taken.
+Zero phase (forward-backward) so that filtering never shifts a fiducial in time. Levels
+(ST, amplitudes) never go through a high-pass: their baseline is a line through each beat's
+PR level (`remove_baseline_through`), since a 0.5 Hz high-pass moves ST next to large T
+waves (AHA 2007 recommendations, Kligfield et al.). The low-pass and notches remove EMG and
+mains interference before slopes are taken.
 """
 from __future__ import annotations
 
@@ -46,9 +48,12 @@ def _filtfilt(sos: np.ndarray, x: np.ndarray, padlen: int) -> np.ndarray:
     return np.ascontiguousarray(y[..., ::-1][..., padlen:padlen + n])
 
 
-def highpass(x: np.ndarray, fs: float, hz: float = 0.5, order: int = 2) -> np.ndarray:
-    # a 1 s odd extension keeps the slow filter's start-up transient out of the signal
-    return _filtfilt(_butter(order, hz, "highpass", fs), x, int(fs))
+def without_drift(x: np.ndarray, fs: float, window_s: float = 0.6) -> np.ndarray:
+    """(..., N) minus its moving average over `window_s` (a cheap high-pass near 0.7 Hz,
+    with some ringing): for finding waves by their slopes and shapes, never for levels."""
+    from scipy.ndimage import uniform_filter1d
+
+    return x - uniform_filter1d(x, max(1, int(window_s * fs)), axis=-1, mode="nearest")
 
 
 def lowpass(x: np.ndarray, fs: float, hz: float, order: int = 4) -> np.ndarray:
@@ -70,6 +75,8 @@ def mains_present(x: np.ndarray, fs: float, freqs: tuple[float, ...],
     freqs = [f for f in freqs if f < 0.45 * fs]
     if not freqs or n < fs:
         return []
+    x = np.atleast_2d(x)
+    x = x[:: max(1, x.shape[0] // 3)]                # a few leads: mains reaches them all
     spec = np.abs(np.fft.rfft(x, axis=-1)) / n                     # RMS of a sinusoid, mV
     out = []
     for f in freqs:

@@ -30,7 +30,7 @@ from gem_core.measure.delineate import (DelineationConfig, _detrend, p_waves, qr
                                         t_waves, take_at)
 from gem_core.measure.features import (GEM_FEATURES, beat_features, correct_qt, lead_amplitudes,
                                        nan_median, st_form, summarise)
-from gem_core.measure.filters import highpass, lowpass, remove_baseline_through, remove_mains
+from gem_core.measure.filters import lowpass, remove_baseline_through, remove_mains, without_drift
 from gem_core.measure.rpeaks import RPeakConfig, beats_of
 
 GLOBAL_KEYS = ("heart_rate_bpm", "rr_ms", "rr_sd_ms", "pr_ms", "p_ms", "qrs_ms", "qt_ms",
@@ -219,7 +219,7 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
         n = n // step
         xs, fs = x[:, :n * step].reshape(n_leads, n, step).mean(-1), fs / step
     xs = lowpass(remove_mains(xs, fs), fs, cfg.lowpass_hz, order=2)              # (L, N)
-    xf = highpass(xs, fs)                       # wave boundaries; levels come from `xs`
+    xf = without_drift(xs, fs)                  # wave boundaries; levels come from `xs`
     flat = Q.flat_leads(xf)
     for i in np.flatnonzero(flat):
         lead_reason[STANDARD_LEADS[i]] = "flat line (no signal)"
