@@ -22,8 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 from scipy.signal import find_peaks
+
+from gem_core.measure.filters import moving_average
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ def t_wave(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, fs: float,
     tail_end = np.where(back >= 0, back + int(0.02 * fs), pk + int(cfg.t_tail_s * fs))
     # ... and only down the first descent: it ends where the (smoothed) wave turns back up
     # after having come at least half way down (a U wave or the next P is a new rise)
-    ys = uniform_filter1d(sgn * y, max(1, int(0.01 * fs)), axis=-1)
+    ys = moving_average(sgn * y, int(0.01 * fs))
     turn = (i > pk[..., None]) & (ys < 0.5 * np.abs(amp)[..., None]) & \
         (np.diff(ys, axis=-1, append=ys[..., -1:]) > 0)
     valley = _first_true(turn)
@@ -274,7 +275,7 @@ def _gather(a: np.ndarray, start: np.ndarray, k: int) -> np.ndarray:
 def _spatial(y: np.ndarray, usable: np.ndarray, smooth: int) -> np.ndarray:
     """(B, W) magnitude over the usable leads of y (B, L, W), smoothed over `smooth` samples."""
     mag = np.sqrt(np.einsum("blw,blw,l->bw", y, y, usable.astype(y.dtype)))
-    return uniform_filter1d(mag, max(1, smooth), axis=-1)
+    return moving_average(mag, smooth)
 
 
 def qrs_and_baseline(beats: np.ndarray, usable: np.ndarray, r0: int, rr: np.ndarray, fs: float,
@@ -324,7 +325,7 @@ def t_waves(y: np.ndarray, usable: np.ndarray, on: np.ndarray, off: np.ndarray, 
     # The T peak is the most prominent hump of the magnitude: a depressed or raised ST can
     # be larger but is a shoulder of the QRS, not a hump. With no hump (T merged into a
     # raised ST segment) the top itself. (The window ends before the next P when known.)
-    ms = uniform_filter1d(mag, max(1, int(0.02 * fs)), axis=-1)
+    ms = moving_average(mag, int(0.02 * fs))
     if near_peak is not None:   # single beats: the top within 60 ms of the median beat's peak
         h = int(0.06 * fs)
         inside &= (i >= near_peak[:, None] - h) & (i <= near_peak[:, None] + h)

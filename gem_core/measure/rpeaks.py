@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import median_filter, uniform_filter1d
+from scipy.ndimage import median_filter
 from scipy.signal import find_peaks
 
-from gem_core.measure.filters import bandpass
+from gem_core.measure.filters import bandpass, moving_average
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,8 @@ def qrs_energy(x: np.ndarray, fs: float, cfg: RPeakConfig = RPeakConfig(),
     x = np.atleast_2d(np.nan_to_num(np.asarray(x, dtype=np.float64)))
     # 5-20 Hz as a difference of two moving averages (Pan-Tompkins filtered with running
     # sums too): the -3 dB points of a T-wide average sit near 0.44/T
-    y = (uniform_filter1d(x, max(1, int(round(0.44 / cfg.band_hz[1] * fs))), axis=-1, mode="nearest")
-         - uniform_filter1d(x, max(1, int(round(0.44 / cfg.band_hz[0] * fs))), axis=-1, mode="nearest"))
+    y = (moving_average(x, round(0.44 / cfg.band_hz[1] * fs))
+         - moving_average(x, round(0.44 / cfg.band_hz[0] * fs)))
     d = np.diff(y, axis=-1, prepend=y[:, :1]) * fs          # mV/s
     e = d * d
     if e.shape[0] > 1:
@@ -66,7 +66,7 @@ def qrs_energy(x: np.ndarray, fs: float, cfg: RPeakConfig = RPeakConfig(),
     if not integrate:
         return e
     w = max(1, int(round(cfg.integration_s * fs)))
-    return uniform_filter1d(e, w, mode="nearest")
+    return moving_average(e, w)
 
 
 def _local_level(e: np.ndarray, fs: float, cfg: RPeakConfig) -> np.ndarray:
@@ -180,7 +180,7 @@ def beats_of(x: np.ndarray, fs: float, cfg: RPeakConfig = RPeakConfig()) -> np.n
     """Beat positions (QRS energy maxima) of (N,) or (n_leads, N) signals."""
     slope = qrs_energy(x, fs, cfg, integrate=False)
     w = max(1, int(round(cfg.integration_s * fs)))
-    return peaks_from_energy(uniform_filter1d(slope, w, mode="nearest"), fs, cfg, slope=slope)
+    return peaks_from_energy(moving_average(slope, w), fs, cfg, slope=slope)
 
 
 def pick_lead(lead_names: list[str], name: str | None = None) -> int | None:
