@@ -49,8 +49,9 @@ class GateDecision:
 
 
 def decide(candidate: dict, champion: dict | None, margin: float = MARGIN,
-           metric: str = PRIMARY_METRIC) -> GateDecision:
-    """The decision from two evaluations (dicts holding `metric`), without touching a registry."""
+           metric: str = PRIMARY_METRIC, reference: str = "champion") -> GateDecision:
+    """The decision from two evaluations (dicts holding `metric`), without touching a registry.
+    `reference` names the model the candidate is compared with in the reason."""
     c = float(candidate[metric])
     if champion is None:
         return GateDecision(True, "no champion and no base evaluation: the candidate becomes the first champion",
@@ -59,11 +60,11 @@ def decide(candidate: dict, champion: dict | None, margin: float = MARGIN,
     improvement = (b - c) / abs(b) if LOWER_IS_BETTER else (c - b) / abs(b)
     better = "lower" if LOWER_IS_BETTER else "higher"
     if improvement >= margin:
-        reason = (f"candidate {metric} {c:.4f} vs champion {b:.4f}: {improvement:+.1%} "
+        reason = (f"candidate {metric} {c:.4f} vs {reference} {b:.4f}: {improvement:+.1%} "
                   f"({better} is better), at least the margin {margin:.1%}: promoted")
         return GateDecision(True, reason, metric, margin, c, b, improvement)
-    reason = (f"candidate {metric} {c:.4f} vs champion {b:.4f}: {improvement:+.1%} "
-              f"({better} is better), less than the margin {margin:.1%}: champion kept")
+    reason = (f"candidate {metric} {c:.4f} vs {reference} {b:.4f}: {improvement:+.1%} "
+              f"({better} is better), less than the margin {margin:.1%}: not promoted")
     return GateDecision(False, reason, metric, margin, c, b, improvement)
 
 
@@ -130,7 +131,8 @@ def gate(client, name: str, source: str, run_id: str | None, candidate_eval: dic
 
     evaluated_version: the champion version whose evaluation is `champion_eval` (None when the
     base model stood in because there was no champion)."""
-    decision = decide(candidate_eval, champion_eval, margin)
+    reference = f"champion v{evaluated_version}" if evaluated_version else "base model (no champion yet)"
+    decision = decide(candidate_eval, champion_eval, margin, reference=reference)
     decision.champion_version = evaluated_version
     current = champion_version(client, name)
     if decision.promoted and current != evaluated_version:

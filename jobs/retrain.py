@@ -134,7 +134,10 @@ def train_worker(config: dict) -> None:
 
     checkpoint = ray.train.get_checkpoint()
     if checkpoint is not None:
-        with checkpoint.as_directory() as d:
+        # A private copy per worker: workers on one node reading one shared download of a
+        # remote checkpoint can catch a file still being written.
+        with tempfile.TemporaryDirectory() as tmp:
+            d = checkpoint.to_directory(os.path.join(tmp, "checkpoint"))
             state = load_checkpoint_state(d)
             model, tokenizer = restore_model(d, base_dir, cfg, device)
         start, history = state["step"], state["history"]
