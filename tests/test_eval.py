@@ -57,7 +57,6 @@ def test_findings_of_a_report_are_its_positive_diagnosis_claims():
 def taught_tiny(tmp_path_factory):
     """gem-tiny fine-tuned for 40 steps on knowledge paragraphs of 12 synthetic ECGs (seed 21)."""
     from gem_core.grounding.knowledge import knowledge_paragraph
-    from gem_core.measure import measure_ecg
     from gem_core.model.tiny import build_gem_tiny
     from gem_core.synth import write_cohort
     from gem_core.training.checkpoint import export_model

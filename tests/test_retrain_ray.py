@@ -158,6 +158,7 @@ def test_shuffled_reports_are_rejected_and_nothing_is_promoted(night1, tmp_path)
 
 
 def test_worker_killed_mid_run_resumes_from_s3_checkpoint_and_is_not_promoted(night1, s3_bucket, tmp_path):
+    import s3fs
     from mlflow import MlflowClient
 
     from gem_core.training.loop import TrainConfig
@@ -175,8 +176,6 @@ def test_worker_killed_mid_run_resumes_from_s3_checkpoint_and_is_not_promoted(ni
     assert marker.read_text().startswith("worker rank 1 exited after step 7")
     assert s["checkpoint"].startswith(f"{s3_bucket}/checkpoints/")   # Ray's storage path on S3
     assert [(x["step"], x["resumed"]) for x in s["starts"]] == [(0, False), (5, True)]
-    import s3fs
-
     fs = s3fs.S3FileSystem()
     history = json.loads(fs.cat(f"{s['checkpoint']}/history.json"))
     assert [h["step"] for h in history if "loss" in h] == list(range(20))   # steps 5-7 redone once, none lost
