@@ -56,10 +56,12 @@ def take_at(a: np.ndarray, idx) -> np.ndarray:
     """a[..., idx[...]]: one sample per row of `a` (..., W), idx clipped into range (plain
     fancy indexing on the flattened rows: take_along_axis costs more than the work here)."""
     w = a.shape[-1]
-    idx = np.broadcast_to(np.asarray(idx), a.shape[:-1])
-    rows = a.reshape(-1, w)
-    i = np.minimum(np.maximum(idx.reshape(-1), 0), w - 1).astype(np.intp)
-    return rows[np.arange(rows.shape[0]), i].reshape(idx.shape)
+    idx = np.asarray(idx)
+    if idx.shape != a.shape[:-1]:
+        idx = np.broadcast_to(idx, a.shape[:-1])
+    flat = np.minimum(np.maximum(idx.ravel(), 0), w - 1).astype(np.intp)
+    flat += np.arange(0, flat.size * w, w, dtype=np.intp)
+    return a.reshape(-1)[flat].reshape(idx.shape)
 
 
 _take = take_at
