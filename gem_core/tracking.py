@@ -68,6 +68,7 @@ def resolve_model(uri: str, tracking: str | None = None, cache_dir: Path | str |
     if not uri.startswith("models:/"):
         name = posixpath.basename(uri.rstrip("/"))
         return uri, name, directory_version(uri)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # batch logs, not a terminal
     import mlflow
     from mlflow import MlflowClient
 
