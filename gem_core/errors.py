@@ -7,15 +7,25 @@ class GemError(Exception):
     """Base of every error gem-ecg raises on purpose."""
 
 
-class RecordError(GemError):
-    """A record that cannot be used. `str()` is '<record>: <reason>'."""
+class NamedError(GemError):
+    """An error about one named thing (a record, a checkpoint). `str()` is '<subject>: <reason>'."""
+
+    kind = "named"
+
+    def __init__(self, subject: str, reason: str):
+        self.subject = subject
+        self.reason = reason
+        super().__init__(f"{subject}: {reason}")
+
+
+class RecordError(NamedError):
+    """A record that cannot be used."""
 
     kind = "record"
 
-    def __init__(self, record: str, reason: str):
-        self.record = record
-        self.reason = reason
-        super().__init__(f"{record}: {reason}")
+    @property
+    def record(self) -> str:
+        return self.subject
 
 
 class MissingHeader(RecordError):

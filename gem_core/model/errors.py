@@ -2,18 +2,17 @@
 so that `gem-ecg model check` and a scoring job can print one clear line."""
 from __future__ import annotations
 
-from gem_core.errors import GemError
+from gem_core.errors import NamedError
 
 
-class CheckpointError(GemError):
+class CheckpointError(NamedError):
     """A checkpoint that cannot be used. `str()` is '<checkpoint>: <reason>'."""
 
     kind = "checkpoint"
 
-    def __init__(self, checkpoint: str, reason: str):
-        self.checkpoint = checkpoint
-        self.reason = reason
-        super().__init__(f"{checkpoint}: {reason}")
+    @property
+    def checkpoint(self) -> str:
+        return self.subject
 
 
 class MissingFile(CheckpointError):
