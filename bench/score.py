@@ -81,7 +81,7 @@ def main() -> None:
         t0 = time.perf_counter()
         summary = run_score(ScoreConfig(input=str(archive), output=str(tmp / "out"), model=weights,
                                         batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
-                                        part_rows=args.batch_size, tracking_uri=f"sqlite:///{tmp}/m.db"),
+                                        tracking_uri=f"sqlite:///{tmp}/m.db"),
                             log=lambda *a: None)
         ray_rate = n / (time.perf_counter() - t0)
         ray.shutdown()
