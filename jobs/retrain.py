@@ -232,7 +232,7 @@ def run_retrain(cfg: RetrainConfig, log=print) -> dict:
     from gem_core.registry import CHAMPION_ALIAS, champion_version, client_for, gate
     from gem_core.tracking import setup_mlflow, tracking_uri
     from gem_core.training.examples import build_training_set, write_examples
-    from jobs.score import _init_ray
+    from jobs.ray_session import init_ray
 
     t_start = time.perf_counter()
     tracking = tracking_uri(cfg.tracking_uri, cfg.data_dir)
@@ -263,7 +263,7 @@ def run_retrain(cfg: RetrainConfig, log=print) -> dict:
     resources = {"CPU": cfg.cpus_per_worker, **cfg.worker_resources}
     if cfg.use_gpu:
         resources["GPU"] = 1
-    _init_ray(cfg.address)
+    init_ray(cfg.address)
     trainer = TorchTrainer(
         train_worker, train_loop_config=worker_config,
         torch_config=TorchConfig(backend="nccl" if cfg.use_gpu else "gloo"),

@@ -14,7 +14,9 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+
+from jobs.ray_session import init_ray
 
 
 @dataclass
@@ -84,23 +86,6 @@ def _finish_rows(batch: dict, run_id: str, model_name: str, model_version: str, 
     return output_table(verify_batch(batch), run_id, model_name, model_version, keep_metadata)
 
 
-def _init_ray(address: str | None):
-    import ray
-
-    address = address or os.environ.get("RAY_ADDRESS") or None
-    if address is None:  # the embedded default: a local Ray with every listener on 127.0.0.1
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    if not ray.is_initialized():
-        # Workers read object-store settings and credentials from their own environment
-        # (inherited here, a node's environment on a cluster): nothing secret goes via Ray.
-        ray.init(address=address, log_to_driver=False, configure_logging=False)
-    ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = False
-    ctx.verbose_stats_logs = False
-    return ray
-
-
 def _input_rows(todo) -> list[dict]:
     return [{"record_id": r.record_id, "uri": r.uri, "problem": r.problem or "",
              "meta": json.dumps(r.meta, default=str)} for r in todo]
@@ -136,7 +121,7 @@ def run_score(cfg: ScoreConfig, log=print) -> dict:
 
     from gem_core.archive import input_set_hash, list_inputs
     from gem_core.report_store import ReportStore, RunManifest, new_run_id
-    from gem_core.tracking import resolve_model, setup_mlflow, tracking_uri
+    from gem_core.tracking import resolve_model, tracking_uri
 
     t_start = time.perf_counter()
     tracking = tracking_uri(cfg.tracking_uri, cfg.data_dir)
@@ -165,7 +150,7 @@ def run_score(cfg: ScoreConfig, log=print) -> dict:
     tables = []
     seq = len(store.staged_parts(run.run_id))
     if todo:
-        ray = _init_ray(cfg.address)
+        ray = init_ray(cfg.address)
         ds = ray.data.from_items(_input_rows(todo), override_num_blocks=max(1, len(todo) // cfg.prepare_batch_size))
         from gem_core.scoring import prepare_batch
 
