@@ -43,7 +43,7 @@ def prepare_one(uri: str, problem: str | None = None, offset_s: float = 0.0,
     from gem_core.errors import RecordError
     from gem_core.measure import measure_ecg
     from gem_core.prepare import load_prepared
-    from gem_core.render import model_input
+    from gem_core.render.clip_input import model_input_bytes
 
     if problem:
         raise RecordError(uri, problem)
@@ -55,7 +55,7 @@ def prepare_one(uri: str, problem: str | None = None, offset_s: float = 0.0,
     measurements = measure_ecg(prepared.signal, fs=prepared.fs).to_dict()
     return {
         "signal": prepared.signal,
-        "image": model_input(prepared.signal, size=image_size),
+        "image": model_input_bytes(prepared.signal, size=image_size),  # uint8: 4x less to move
         "measurements": measurements,
         "quality_flags": prepared.flags.to_dict(),
         "metadata": prepared.metadata,
@@ -64,11 +64,11 @@ def prepare_one(uri: str, problem: str | None = None, offset_s: float = 0.0,
 
 def prepare_batch(batch: dict, offset_s: float = 0.0, image_size: int = IMAGE_SHAPE[-1],
                   review_dir: str | None = None) -> dict:
-    """inputs -> inputs + status, error, signal (B,12,5000), image (B,3,S,S), measurements."""
+    """inputs -> inputs + status, error, signal (B,12,5000), image (B,3,S,S) uint8 crop, measurements."""
     n = len(batch["record_id"])
     out = {k: list(batch[k]) for k in batch}
     signals = np.zeros((n, 12, N_SAMPLES), dtype=np.float32)
-    images = np.zeros((n, 3, image_size, image_size), dtype=np.float32)
+    images = np.zeros((n, 3, image_size, image_size), dtype=np.uint8)
     status, error, meas, flags, meta, image_uri, seconds, retries = [], [], [], [], [], [], [], []
     for i in range(n):
         t0 = time.perf_counter()
@@ -143,6 +143,8 @@ def infer_batch(batch: dict, generator, prompt_measurements: bool = False,
     becomes an error row."""
     import torch
 
+    from gem_core.render.clip_input import normalise_bytes
+
     out = dict(batch)
     n = len(batch["record_id"])
     status, error = list(batch["status"]), list(batch["error"])
@@ -152,7 +154,7 @@ def infer_batch(batch: dict, generator, prompt_measurements: bool = False,
 
     def run(rows):
         ecg = torch.from_numpy(np.ascontiguousarray(np.asarray(batch["signal"])[rows]))
-        img = torch.from_numpy(np.ascontiguousarray(np.asarray(batch["image"])[rows]))
+        img = torch.from_numpy(normalise_bytes(np.asarray(batch["image"])[rows]))  # (B, 3, S, S) float
         qs = [question_for(batch["measurements"][i], prompt_measurements) for i in rows]
         return generator.generate(ecg=ecg, images=img, questions=qs, max_new_tokens=max_new_tokens)
 

@@ -1,6 +1,6 @@
 """The batch scoring job on Ray Data (cohort and nightly modes).
 
-    inputs -> [prepare: CPU tasks] -> [GEM: actor pool, explicit batch] -> [verify: CPU tasks]
+    inputs -> [prepare: CPU tasks] -> [GEM + verify: actor pool, explicit batch]
            -> driver stages Parquet parts as rows stream in -> commit -> MLflow run
 
 Stages stream: inference starts as soon as the first prepared batch exists. The driver only
@@ -56,10 +56,13 @@ class ScoreConfig:
 
 
 class GemInference:
-    """Ray Data actor: one GEM model per actor, batched greedy generation."""
+    """Ray Data actor: one GEM model per actor, batched greedy generation, then the (cheap)
+    verification and the output rows, so that only finished rows, not signals and images,
+    leave the actor."""
 
     def __init__(self, weights: str, dtype: str, num_gpus: float, cpus: float,
-                 prompt_measurements: bool, max_new_tokens: int):
+                 prompt_measurements: bool, max_new_tokens: int, run_id: str, model_name: str,
+                 model_version: str, keep_metadata: bool):
         import torch
 
         from gem_core.model import GemGenerator, load_gem
@@ -73,17 +76,13 @@ class GemInference:
         self.generator = GemGenerator(model, tokenizer)
         self.prompt_measurements = prompt_measurements
         self.max_new_tokens = max_new_tokens
+        self.row_info = (run_id, model_name, model_version, keep_metadata)
 
-    def __call__(self, batch: dict) -> dict:
-        from gem_core.scoring import infer_batch
+    def __call__(self, batch: dict):
+        from gem_core.scoring import infer_batch, output_table, verify_batch
 
-        return infer_batch(batch, self.generator, self.prompt_measurements, self.max_new_tokens)
-
-
-def _finish_rows(batch: dict, run_id: str, model_name: str, model_version: str, keep_metadata: bool):
-    from gem_core.scoring import output_table, verify_batch
-
-    return output_table(verify_batch(batch), run_id, model_name, model_version, keep_metadata)
+        done = infer_batch(batch, self.generator, self.prompt_measurements, self.max_new_tokens)
+        return output_table(verify_batch(done), *self.row_info)
 
 
 def _input_rows(todo) -> list[dict]:
@@ -168,10 +167,9 @@ def run_score(cfg: ScoreConfig, log=print) -> dict:
             resources=cfg.worker_resources or None, compute=ray.data.ActorPoolStrategy(size=cfg.workers),
             fn_constructor_kwargs={"weights": weights, "dtype": cfg.dtype, "num_gpus": cfg.num_gpus_per_worker,
                                    "cpus": cfg.cpus_per_worker, "prompt_measurements": cfg.prompt_measurements,
-                                   "max_new_tokens": cfg.max_new_tokens})
-        ds = ds.map_batches(_finish_rows, batch_size=cfg.batch_size, num_cpus=0.25, batch_format="numpy",
-                            fn_kwargs={"run_id": run.run_id, "model_name": model_name,
-                                       "model_version": model_version, "keep_metadata": cfg.keep_metadata})
+                                   "max_new_tokens": cfg.max_new_tokens, "run_id": run.run_id,
+                                   "model_name": model_name, "model_version": model_version,
+                                   "keep_metadata": cfg.keep_metadata})
         pending, n_pending = [], 0
         for batch in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
             pending.append(batch)

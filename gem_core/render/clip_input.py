@@ -63,13 +63,23 @@ def _normalise_lut() -> np.ndarray:
     return ((x[None, :] - mean) / std).astype(np.float32)
 
 
-def normalise(resized: np.ndarray, size: int = CLIP_SIZE) -> np.ndarray:
-    """(H, W, 3) uint8 resized image -> (3, size, size) float32: centre crop, scale, normalise."""
+def centre_crop(resized: np.ndarray, size: int = CLIP_SIZE) -> np.ndarray:
+    """(H, W, 3) uint8 resized image -> (3, size, size) uint8 centre crop (what the model sees,
+    before scaling: a quarter of the bytes of the float input, for moving between processes)."""
     h, w = resized.shape[:2]
     top, left = crop_origin(h, w, size)
-    crop = resized[top:top + size, left:left + size]                           # (336, 336, 3)
+    return np.ascontiguousarray(resized[top:top + size, left:left + size].transpose(2, 0, 1))
+
+
+def normalise_bytes(crop: np.ndarray) -> np.ndarray:
+    """(..., 3, S, S) uint8 -> float32 scaled and normalised with the CLIP mean/std."""
     lut = _normalise_lut()
-    return np.stack([lut[ch][crop[..., ch]] for ch in range(3)])              # (3, 336, 336)
+    return np.stack([lut[ch][crop[..., ch, :, :]] for ch in range(3)], axis=-3)
+
+
+def normalise(resized: np.ndarray, size: int = CLIP_SIZE) -> np.ndarray:
+    """(H, W, 3) uint8 resized image -> (3, size, size) float32: centre crop, scale, normalise."""
+    return normalise_bytes(centre_crop(resized, size))                         # (3, 336, 336)
 
 
 def clip_preprocess(image: np.ndarray, size: int = CLIP_SIZE) -> np.ndarray:
@@ -93,6 +103,11 @@ def _torch_resize(image: np.ndarray, size: int) -> np.ndarray:
     y = torch.nn.functional.interpolate(x, size=resized_size(h, w, size), mode="bicubic",
                                         antialias=True, align_corners=False)
     return y[0].permute(1, 2, 0).numpy()                                       # (h', w', 3) uint8
+
+
+def model_input_bytes(signal: np.ndarray, size: int = CLIP_SIZE, paper: Paper = GEM_PAPER) -> np.ndarray:
+    """The fast route's (3, size, size) uint8 crop; `normalise_bytes` of it is `model_input`."""
+    return centre_crop(_torch_resize(render_page(signal, paper), size), size)
 
 
 def model_input(signal: np.ndarray, exact: bool = False, size: int = CLIP_SIZE,
