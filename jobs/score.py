@@ -36,7 +36,7 @@ class ScoreConfig:
     prepare_cpus: float = 1.0
     prepare_memory_mb: int = 512         # per prepare task (a record, its page and image)
     prepare_resources: dict = field(default_factory=dict)
-    prepare_batch_size: int = 4
+    prepare_batch_size: int = 32         # records per prepare task: fewer, larger tasks overlap better
     images: bool = False                 # also write review PNGs
     prompt_measurements: bool = False
     keep_metadata: bool = False

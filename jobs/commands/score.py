@@ -23,6 +23,7 @@ def add_arguments(p) -> None:
     p.add_argument("--worker-memory-mb", type=int, default=2048, help="host memory reserved per inference actor")
     p.add_argument("--worker-resources", type=json.loads, default={}, metavar="JSON",
                    help='custom Ray resources per inference actor, e.g. \'{"gpu_node": 0.01}\'')
+    p.add_argument("--prepare-batch-size", type=int, default=32, help="records per preparation task (default 32)")
     p.add_argument("--prepare-cpus", type=float, default=1.0, help="CPUs per preparation task (default 1)")
     p.add_argument("--prepare-memory-mb", type=int, default=512, help="memory per preparation task")
     p.add_argument("--prepare-resources", type=json.loads, default={}, metavar="JSON",
@@ -50,7 +51,7 @@ def run(args) -> int:
         num_gpus_per_worker=args.num_gpus_per_worker, workers=args.workers,
         cpus_per_worker=args.cpus_per_worker, worker_memory_mb=args.worker_memory_mb,
         worker_resources=args.worker_resources, prepare_cpus=args.prepare_cpus,
-        prepare_memory_mb=args.prepare_memory_mb, prepare_resources=args.prepare_resources,
+        prepare_memory_mb=args.prepare_memory_mb, prepare_batch_size=args.prepare_batch_size, prepare_resources=args.prepare_resources,
         images=args.images,
         prompt_measurements=args.prompt_measurements, keep_metadata=args.keep_metadata,
         max_new_tokens=args.max_new_tokens, dtype=args.dtype, offset_s=args.offset,
