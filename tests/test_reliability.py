@@ -81,7 +81,7 @@ def test_inference_actor_killed_mid_run_is_restarted_without_loss(ray_session, t
     out = tmp_path / "out"
     store = ReportStore(str(out))
     t, box = _run_in_thread(ScoreConfig(input=str(tmp_path / "in"), output=str(out), model=tiny_model,
-                                        max_new_tokens=96, batch_size=2, part_rows=2,
+                                        max_new_tokens=96, batch_size=2, part_rows=2, prepare_batch_size=4,
                                         tracking_uri=f"sqlite:///{tmp_path / 'm.db'}"))
     assert _wait_for_rows(store, t), box
     victims = _inference_actor_pids()

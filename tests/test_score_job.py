@@ -132,6 +132,7 @@ def test_driver_killed_mid_run_then_rerun_commits_every_id_once(ray_session, tin
     gcs = ray_session.get_runtime_context().gcs_address
     args = [sys.executable, "-m", "jobs.score", "--input", str(tmp_path / "archive"), "--output", str(out),
             "--model", tiny_model, "--max-new-tokens", "128", "--batch-size", "2", "--part-rows", "2",
+            "--prepare-batch-size", "4",  # small tasks, so rows stream out while the driver is alive
             "--address", gcs, "--tracking-uri", tracking]
     driver = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               start_new_session=True)
