@@ -140,10 +140,11 @@ def run_score(cfg: ScoreConfig, log=print) -> dict:
                           started_at=now.isoformat(), run_date=now.date().isoformat(), params=params)
         store.save_manifest(run)
     done = store.staged_ids(run.run_id)
-    skipped = store.ok_ids(model_version) - done if cfg.incremental else set()
+    input_ids = {r.record_id for r in inputs}
+    skipped = (store.ok_ids(model_version) & input_ids) - done if cfg.incremental else set()
     todo = [r for r in inputs if r.record_id not in done and r.record_id not in skipped]
     log(f"run {run.run_id}: {len(inputs)} inputs, {len(done)} already staged, "
-        f"{len(skipped & {r.record_id for r in inputs})} skipped (ok for {model_name} {model_version}), "
+        f"{len(skipped)} skipped (ok for {model_name} {model_version}), "
         f"{len(todo)} to score")
 
     tables = []
@@ -194,7 +195,7 @@ def run_score(cfg: ScoreConfig, log=print) -> dict:
     if missing:  # every input must have its row: never commit a run that lost one
         raise RuntimeError(f"{len(missing)} inputs produced no row, e.g. {sorted(missing)[:3]}; run left uncommitted")
     counts = {"inputs": len(inputs), "scored_now": len(todo), "rows": len(staged_ids),
-              "skipped_incremental": len(skipped & {r.record_id for r in inputs}),
+              "skipped_incremental": len(skipped),
               "ok_now": metrics["ok"], "errors_now": metrics["errors"],
               "storage_retries_now": metrics["storage_retries"], "store_retries_now": store.retries}
     run = store.commit(run, counts)

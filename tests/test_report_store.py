@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from gem_core.archive import input_set_hash, list_inputs
 from gem_core.report_store import ReportStore, RunManifest, new_run_id
