@@ -25,6 +25,7 @@ import numpy as np
 from scipy.signal import find_peaks
 
 from gem_core.measure.filters import moving_average
+from gem_core.measure.stats import quantile
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def qrs_bounds(v: np.ndarray, r0: int | np.ndarray, fs: float,
     h = int(cfg.anchor_s * fs)
     anchor = np.argmax(np.where(_window_mask(w, r0 - h, r0 + h + 1), v, -np.inf), axis=-1)
     peak = _take(v, anchor)
-    rest = np.percentile(v[..., ::4], 20, axis=-1)       # (every 4th sample is plenty)
+    rest = quantile(v[..., ::4], 0.20)       # (every 4th sample is plenty)
     thr = rest + cfg.qrs_threshold * (peak - rest)
     below = v < thr[..., None]
     reach = np.full(anchor.shape, int(cfg.st_search_s * fs))

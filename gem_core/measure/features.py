@@ -10,6 +10,7 @@ from collections import Counter
 import numpy as np
 
 from gem_core.measure.delineate import take_at
+from gem_core.measure.stats import nan_median
 
 DETECT_MV = 0.05        # a deflection smaller than this is not a wave (Minnesota code uses 0.1
                         # mV for Q; 0.05 mV keeps small septal r/q visible)
@@ -141,14 +142,3 @@ def summarise(values: np.ndarray) -> list:
         return out
     return [None if not np.isfinite(v) else float(v) for v in nan_median(values)]
 
-
-def nan_median(values: np.ndarray) -> np.ndarray:
-    """Median over axis 0 ignoring NaN (NaN where a column has none): a sort, not numpy's
-    nanmedian, which is slow on many small columns."""
-    ok = np.isfinite(values)
-    v = np.sort(np.where(ok, values, np.inf), axis=0)
-    n = ok.sum(axis=0)
-    lo = np.take_along_axis(v, np.maximum((n - 1) // 2, 0)[None], 0)[0]
-    hi = np.take_along_axis(v, np.maximum(n // 2, 0)[None], 0)[0]
-    with np.errstate(invalid="ignore"):
-        return np.where(n > 0, (lo + hi) / 2, np.nan)

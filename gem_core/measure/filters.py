@@ -62,12 +62,6 @@ def without_drift(x: np.ndarray, fs: float, window_s: float = 0.6) -> np.ndarray
     return x - moving_average(x, int(window_s * fs))
 
 
-def lowpass(x: np.ndarray, fs: float, hz: float, order: int = 4) -> np.ndarray:
-    if hz >= 0.45 * fs:       # nothing to remove at this rate (e.g. 40 Hz at 100 Hz is kept)
-        return np.asarray(x, dtype=np.float64)
-    return _filtfilt(_butter(order, hz, "lowpass", fs), x, int(0.1 * fs))
-
-
 def bandpass(x: np.ndarray, fs: float, lo: float, hi: float, order: int = 2) -> np.ndarray:
     hi = min(hi, 0.45 * fs)
     return _filtfilt(_butter(order, (lo, hi), "bandpass", fs), x, int(fs))
@@ -92,13 +86,16 @@ def mains_present(x: np.ndarray, fs: float, freqs: tuple[float, ...],
     return out
 
 
-def remove_mains(x: np.ndarray, fs: float, freqs: tuple[float, ...] = (50.0, 60.0),
-                 q: float = 25.0) -> np.ndarray:
+def denoise(x: np.ndarray, fs: float, lowpass_hz: float, order: int = 2,
+            mains: tuple[float, ...] = (50.0, 60.0), q: float = 25.0) -> np.ndarray:
     """Notch out 50 and 60 Hz (either may be the local mains) where the rate allows and the
-    signal carries it (a notch costs as much as the rest of the filtering)."""
-    for f in mains_present(x, fs, freqs):
-        x = _filtfilt(_notch(f, q, fs), x, int(0.2 * fs))
-    return x
+    signal carries it, and low-pass at `lowpass_hz` (EMG) where the rate allows: one
+    zero-phase cascade, since a pass costs the same with one section or three."""
+    notches = [_notch(f, q, fs) for f in mains_present(x, fs, mains)]
+    low = [_butter(order, lowpass_hz, "lowpass", fs)] if lowpass_hz < 0.45 * fs else []
+    if not notches and not low:     # (e.g. 80 Hz at 100 Hz without mains: nothing to remove)
+        return np.asarray(x, dtype=np.float64)
+    return _filtfilt(np.vstack(notches + low), x, int((0.2 if notches else 0.1) * fs))
 
 
 def remove_baseline_through(x: np.ndarray, knots: np.ndarray, levels: np.ndarray) -> np.ndarray:

@@ -29,9 +29,10 @@ from gem_core.measure.axis import frontal_axis
 from gem_core.measure.delineate import (DelineationConfig, _detrend, p_waves, qrs_and_baseline,
                                         t_waves, take_at)
 from gem_core.measure.features import (GEM_FEATURES, beat_features, correct_qt, lead_amplitudes,
-                                       nan_median, st_form, summarise)
-from gem_core.measure.filters import lowpass, remove_baseline_through, remove_mains, without_drift
+                                       st_form, summarise)
+from gem_core.measure.filters import denoise, remove_baseline_through, without_drift
 from gem_core.measure.rpeaks import RPeakConfig, beats_of
+from gem_core.measure.stats import median, nan_median
 
 GLOBAL_KEYS = ("heart_rate_bpm", "rr_ms", "rr_sd_ms", "pr_ms", "p_ms", "qrs_ms", "qt_ms",
                "qtc_ms", "qtc_method", "qtc_bazett_ms", "qtc_fridericia_ms", "p_axis_deg",
@@ -144,9 +145,9 @@ def _p_consistency(yb: np.ndarray, usable: np.ndarray, shift: np.ndarray, mp: di
     idx = np.clip(span[None, :] + shift[:, None], 0, yb.shape[-1] - 1)        # (B, S)
     seg = np.take_along_axis(yb[:, leads], np.broadcast_to(idx[:, None, :], (n_b, leads.sum(), span.size)), -1)
     seg = _detrend(seg, np.zeros(n_b, int), np.full(n_b, span.size), 2)
-    odd, even = np.median(seg[1::2], axis=0), np.median(seg[0::2], axis=0)     # (L', S)
-    med = np.median(seg, axis=0)
-    single = np.median(np.sqrt((seg ** 2).mean(axis=(1, 2))))
+    odd, even = median(seg[1::2]), median(seg[0::2])     # (L', S)
+    med = median(seg)
+    single = median(np.sqrt((seg ** 2).mean(axis=(1, 2))))
     coherence = float(np.sqrt((med ** 2).mean()) / single) if single > 0 else 0.0
     return float(Q.correlation(odd.reshape(-1), even.reshape(-1))), coherence
 
@@ -176,17 +177,17 @@ def _levels(xs: np.ndarray, r: np.ndarray, r0: int, sel: np.ndarray, on_m: np.nd
     start = on_b - end - (k if span is not None else 0)                          # window index
     idx = np.clip((r - r0 + start)[:, None] + np.arange(k)[None, :], 0, xs.shape[1] - 1)   # (B, k)
     seg = xs[:, idx]                                                             # (L, B, k)
-    lvl = (np.median(seg, axis=-1) if span is not None else seg.mean(-1)).T     # (B, L)
+    lvl = (median(seg, axis=-1) if span is not None else seg.mean(-1)).T     # (B, L)
     inside = (r - r0 + start >= 0) & (r - r0 + start + k <= xs.shape[1])
     xb = remove_baseline_through(xs, (r - r0 + start + k // 2)[inside], lvl[inside])
     beats, _, _ = _beat_windows(xb, r, fs, cfg)
-    med = np.median(beats[sel], axis=0)[None]
+    med = median(beats[sel])[None]
 
     def own_level(b, on):
         st = on - end - (k if span is not None else 0)
         ix = np.clip(st[:, None] + np.arange(k)[None, :], 0, b.shape[-1] - 1)
         g = np.take_along_axis(b, np.broadcast_to(ix[:, None, :], b.shape[:2] + (k,)), -1)
-        return b - (np.median(g, -1) if span is not None else g.mean(-1))[..., None]
+        return b - (median(g, -1) if span is not None else g.mean(-1))[..., None]
 
     return own_level(med, on_m), own_level(beats, on_b)
 
@@ -203,7 +204,9 @@ def _beat_windows(xf: np.ndarray, r: np.ndarray, fs: float, cfg: MeasureConfig):
 def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = MeasureConfig()) -> Measurements:
     """Measure a (12, N) mV ECG in STANDARD_LEADS order (the prepared 12 x 5000 at 500 Hz;
     any rate and length work). Never raises on bad content: unmeasurable -> None + reason."""
-    x = np.nan_to_num(np.asarray(signal, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    x = np.asarray(signal, dtype=np.float64)
+    if not np.isfinite(x).all():
+        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
     if x.ndim != 2 or x.shape[0] != len(STANDARD_LEADS):
         raise ValueError(f"measure_ecg needs (12, N) leads in {STANDARD_LEADS} order, got {x.shape}")
     dc = cfg.delineation
@@ -217,8 +220,11 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     xs = x
     if step > 1:   # average each `step` samples (a first anti-aliasing stage), then decimate
         n = n // step
-        xs, fs = x[:, :n * step].reshape(n_leads, n, step).mean(-1), fs / step
-    xs = lowpass(remove_mains(xs, fs), fs, cfg.lowpass_hz, order=2)              # (L, N)
+        xs = x[:, 0:n * step:step].copy()
+        for j in range(1, step):        # (strided adds: a mean over a short axis is slow)
+            xs += x[:, j:n * step:step]
+        xs, fs = xs / step, fs / step
+    xs = denoise(xs, fs, cfg.lowpass_hz)                                         # (L, N)
     xf = without_drift(xs, fs)                  # wave boundaries; levels come from `xs`
     flat = Q.flat_leads(xf)
     for i in np.flatnonzero(flat):
@@ -244,7 +250,7 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     # --- which leads carry consistent beats, which beats are alike (no PVC in the median) ---
     tmpl = beats[base_set].mean(axis=0)                                          # (L, W)
     reg = slice(r0 - int(0.1 * fs), r0 + int(0.4 * fs))
-    lead_corr = np.median(Q.beat_consistency(beats[base_set][:, :, reg], tmpl[:, reg]), axis=0)
+    lead_corr = median(Q.beat_consistency(beats[base_set][:, :, reg], tmpl[:, reg]), axis=0)
     for i in np.flatnonzero(usable & (lead_corr < Q.LEAD_CORR)):
         lead_reason[STANDARD_LEADS[i]] = f"beats inconsistent (correlation {lead_corr[i]:.2f}): noise or artefact"
     usable &= lead_corr >= Q.LEAD_CORR
@@ -263,7 +269,7 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     pre_qrs = slice(a_m, r0 - int(0.08 * fs))
     # (high-frequency part of the residual: beat-to-beat jitter of slow waves is not noise)
     resid = beats[sel][:, :, pre_qrs] - med[:, :, pre_qrs]
-    noise_1 = Q.robust_sigma(np.diff(resid, axis=-1), axis=(0, 2)) / math.sqrt(2)   # (L,)
+    noise_1 = Q.robust_sigma(np.diff(resid, axis=-1)) / math.sqrt(2)               # (L,)
     noise_m = 1.25 * noise_1 / math.sqrt(sel.sum())
     rh = _rhythm(r, fs)
     rr_med = rh["median_samples"]

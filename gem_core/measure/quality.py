@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gem_core.measure.stats import median, quantile
+
 FLAT_MV = 0.05          # 1st-99th percentile range below this: no ECG in the lead
 LEAD_CORR = 0.5         # median beat-to-template correlation below this: noise
 BEAT_CORR = 0.8         # a beat unlike the template (PVC, artefact) is left out of the median
@@ -15,7 +17,8 @@ BEAT_CORR = 0.8         # a beat unlike the template (PVC, artefact) is left out
 
 def flat_leads(xf: np.ndarray) -> np.ndarray:
     """(L,) True for leads whose filtered signal (L, N) has no amplitude to speak of."""
-    lo, hi = np.percentile(xf[:, ::4], [1, 99], axis=-1)
+    s = xf[:, ::4]
+    lo, hi = quantile(s, 0.01), quantile(s, 0.99)
     return (hi - lo) < FLAT_MV
 
 
@@ -33,6 +36,8 @@ def beat_consistency(beats: np.ndarray, template: np.ndarray) -> np.ndarray:
     return correlation(beats, template[None])
 
 
-def robust_sigma(resid: np.ndarray, axis) -> np.ndarray:
-    """Noise standard deviation from residuals via the median absolute deviation."""
-    return 1.4826 * np.median(np.abs(resid), axis=axis)
+def robust_sigma(resid: np.ndarray) -> np.ndarray:
+    """(L,) noise standard deviation per lead from residuals (B, L, S), via the median
+    absolute deviation."""
+    per_lead = np.abs(resid).transpose(1, 0, 2).reshape(resid.shape[1], -1)      # (L, B*S)
+    return 1.4826 * median(per_lead, axis=-1)

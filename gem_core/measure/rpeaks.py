@@ -22,6 +22,7 @@ from scipy.ndimage import median_filter
 from scipy.signal import find_peaks
 
 from gem_core.measure.filters import bandpass, moving_average
+from gem_core.measure.stats import quantile
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def qrs_energy(x: np.ndarray, fs: float, cfg: RPeakConfig = RPeakConfig(),
         # leads larger than the typical lead are scaled down to it (one lead with a huge
         # artefact cannot own the sum); smaller ones are not scaled up (a lead whose QRS is
         # small next to its T wave would lend the T waves its weight)
-        scale = np.percentile(e[:, ::4], 99.0, axis=1)
+        scale = quantile(e[:, ::4], 0.99)
         keep = scale > 0
         scale = np.maximum(scale[keep], np.median(scale[keep]))
         e = e[keep] / scale[:, None]

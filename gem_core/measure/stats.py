@@ -1,0 +1,37 @@
+"""Medians over the small axes measurement works on (a dozen beats, a few samples).
+
+numpy's median and nanmedian partition, and on many short columns (10 beats x 12 leads x 300
+samples) their general machinery costs three times a plain sort; these sort. The results
+equal numpy's (the mean of the two middle values for an even count).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def median(a: np.ndarray, axis: int = 0) -> np.ndarray:
+    """np.median(a, axis) for NaN-free `a`, by a sort."""
+    s = np.sort(a, axis=axis)
+    n = s.shape[axis]
+    return (np.take(s, (n - 1) // 2, axis=axis) + np.take(s, n // 2, axis=axis)) / 2
+
+
+def nan_median(values: np.ndarray) -> np.ndarray:
+    """Median over axis 0 ignoring NaN (NaN where a column has none)."""
+    ok = np.isfinite(values)
+    v = np.sort(np.where(ok, values, np.inf), axis=0)
+    n = ok.sum(axis=0)
+    lo = np.take_along_axis(v, np.maximum((n - 1) // 2, 0)[None], 0)[0]
+    hi = np.take_along_axis(v, np.maximum(n // 2, 0)[None], 0)[0]
+    with np.errstate(invalid="ignore"):
+        return np.where(n > 0, (lo + hi) / 2, np.nan)
+
+
+def quantile(a: np.ndarray, q: float, axis: int = -1) -> np.ndarray:
+    """np.quantile(a, q, axis) (linear interpolation) for NaN-free `a`, by a sort."""
+    s = np.sort(a, axis=axis)
+    pos = q * (s.shape[axis] - 1)
+    lo = int(np.floor(pos))
+    hi = min(lo + 1, s.shape[axis] - 1)
+    below, above = np.take(s, lo, axis=axis), np.take(s, hi, axis=axis)
+    return below + (above - below) * (pos - lo)
