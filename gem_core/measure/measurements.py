@@ -160,9 +160,9 @@ def _align(beats: np.ndarray, tmpl: np.ndarray, usable: np.ndarray, r0: int, fs:
     q0, q1 = r0 - int(0.1 * fs), r0 + int(0.12 * fs)
     ref = tmpl[usable, q0:q1]                                                    # (L', S)
     ref = ref - ref.mean(-1, keepdims=True)
-    x = beats[:, usable]                                                         # (B, L', W)
-    scores = np.stack([np.einsum("bls,ls->b", x[:, :, q0 + d:q1 + d], ref)
-                       for d in range(-k, k + 1)], axis=1)                        # (B, 2k+1)
+    x = beats[:, usable, q0 - k:q1 + k]                                          # (B, L', S+2k)
+    lagged = np.lib.stride_tricks.sliding_window_view(x, q1 - q0, axis=-1)      # (B, L', 2k+1, S)
+    scores = np.einsum("blds,ls->bd", lagged, ref)                               # (B, 2k+1)
     return scores.argmax(axis=1) - k
 
 
@@ -195,8 +195,10 @@ def _levels(xs: np.ndarray, r: np.ndarray, r0: int, sel: np.ndarray, on_m: np.nd
 def _beat_windows(xf: np.ndarray, r: np.ndarray, fs: float, cfg: MeasureConfig):
     """(B, L, W) windows of the filtered leads around each beat; r0 = fiducial index."""
     pre, post = int(round(cfg.pre_s * fs)), int(round(cfg.post_s * fs))
-    xpad = np.concatenate([np.repeat(xf[:, :1], pre, 1), xf, np.repeat(xf[:, -1:], post, 1)], axis=1)
-    beats = xpad[:, r[:, None] + np.arange(pre + post)[None, :]].transpose(1, 0, 2)
+    # (clipped indices hold the edge values; beats come out contiguous (B, L, W), so that
+    # what follows reads memory in order)
+    idx = np.clip(r[:, None] + np.arange(-pre, post)[None, :], 0, xf.shape[1] - 1)   # (B, W)
+    beats = np.ascontiguousarray(np.take(xf, idx, axis=1).transpose(1, 0, 2))
     complete = (r - pre >= 0) & (r + post <= xf.shape[1])
     return beats, pre, complete
 

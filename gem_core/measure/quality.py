@@ -17,8 +17,7 @@ BEAT_CORR = 0.8         # a beat unlike the template (PVC, artefact) is left out
 
 def flat_leads(xf: np.ndarray) -> np.ndarray:
     """(L,) True for leads whose filtered signal (L, N) has no amplitude to speak of."""
-    s = xf[:, ::4]
-    lo, hi = quantile(s, 0.01), quantile(s, 0.99)
+    lo, hi = quantile(xf[:, ::4], (0.01, 0.99))
     return (hi - lo) < FLAT_MV
 
 

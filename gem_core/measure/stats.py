@@ -27,11 +27,15 @@ def nan_median(values: np.ndarray) -> np.ndarray:
         return np.where(n > 0, (lo + hi) / 2, np.nan)
 
 
-def quantile(a: np.ndarray, q: float, axis: int = -1) -> np.ndarray:
-    """np.quantile(a, q, axis) (linear interpolation) for NaN-free `a`, by a sort."""
-    s = np.sort(a, axis=axis)
-    pos = q * (s.shape[axis] - 1)
-    lo = int(np.floor(pos))
-    hi = min(lo + 1, s.shape[axis] - 1)
-    below, above = np.take(s, lo, axis=axis), np.take(s, hi, axis=axis)
-    return below + (above - below) * (pos - lo)
+def quantile(a: np.ndarray, q: float | tuple[float, ...], axis: int = -1):
+    """np.quantile(a, q, axis) (linear interpolation) for NaN-free `a`; a tuple of q gives
+    a tuple of results from one partition."""
+    qs = q if isinstance(q, tuple) else (q,)
+    n = a.shape[axis]
+    pos = [x * (n - 1) for x in qs]
+    lo = [int(np.floor(p)) for p in pos]
+    hi = [min(k + 1, n - 1) for k in lo]
+    s = np.partition(a, sorted(set(lo + hi)), axis=axis)
+    out = tuple(np.take(s, k0, axis=axis) + (np.take(s, k1, axis=axis) - np.take(s, k0, axis=axis)) * (p - k0)
+                for p, k0, k1 in zip(pos, lo, hi))
+    return out if isinstance(q, tuple) else out[0]
