@@ -127,9 +127,12 @@ def qrs_bounds(v: np.ndarray, r0: int | np.ndarray, fs: float,
         reach = np.minimum(reach, (0.5 * np.broadcast_to(rr, anchor.shape)).astype(int))
     on = np.full(anchor.shape, -1)
     off = np.full(anchor.shape, -1)
-    for quiet_s in (cfg.quiet_s, cfg.quiet_s / 2):   # a shorter lull only if nothing else
-        q = max(2, int(round(quiet_s * fs)))
-        quiet = _quiet_runs(below, q)
+    q_full = max(2, int(round(cfg.quiet_s * fs)))
+    quiet_full = _quiet_runs(below, q_full)
+    for q in (q_full, max(2, int(round(cfg.quiet_s / 2 * fs)))):   # a shorter lull only if nothing else
+        if q != q_full and (on >= 0).all() and (off >= 0).all():
+            break
+        quiet = quiet_full if q == q_full else _quiet_runs(below, q)
         before = _last_true(quiet & (i <= anchor[..., None] - q) & (i >= anchor[..., None] - reach[..., None]))
         after = _first_true(quiet & (i > anchor[..., None]) & (i < anchor[..., None] + reach[..., None]))
         on = np.where((on < 0) & (before >= 0), before + q, on)
@@ -138,9 +141,7 @@ def qrs_bounds(v: np.ndarray, r0: int | np.ndarray, fs: float,
     # the QRS (a broad terminal R'), not the ST segment: the ST-T resumes later and slower.
     resume = _first_true(~below & (i > off[..., None]))
     gap_ok = (off >= 0) & (resume >= 0) & (resume - off <= int(cfg.lull_s * fs))
-    q = max(2, int(round(cfg.quiet_s * fs)))
-    quiet = _quiet_runs(below, q)
-    again = _first_true(quiet & (i > resume[..., None]))
+    again = _first_true(quiet_full & (i > resume[..., None]))
     span = (i >= resume[..., None]) & (i < np.where(again >= 0, again, w)[..., None])
     strong = np.where(span, v, 0).max(-1) >= cfg.lull_resume * peak
     off = np.where(gap_ok & strong & (again >= 0) & (again < anchor + reach), again, off)
