@@ -109,7 +109,9 @@ def test_s3_outage_mid_run_is_retried_then_succeeds(ray_session, tiny_model, s3_
 
     from gem_core.synth import write_cohort
 
-    n = 16
+    # Enough records that inference and staging still have seconds to go when the outage
+    # begins (the first part is staged within a second or two of the actor starting).
+    n = 48
     write_cohort(tmp_path / "in", n=n, seed=22)
     fs = s3fs.S3FileSystem()
     fs.put(str(tmp_path / "in") + "/", f"{s3_bucket}/in/", recursive=True)
@@ -119,6 +121,7 @@ def test_s3_outage_mid_run_is_retried_then_succeeds(ray_session, tiny_model, s3_
                                         max_new_tokens=48, batch_size=2, part_rows=2, prepare_batch_size=1,
                                         tracking_uri=f"sqlite:///{tmp_path / 'm.db'}"))
     assert _wait_for_rows(store, t), box
+    assert t.is_alive(), "the job finished before the outage could begin: give it more work"
     # Down while the job stages its rows, longer than the S3 client's own retries (8-15 s),
     # so that the job's retries must take over.
     s3_outage(25.0)

@@ -127,16 +127,18 @@ def qrs_bounds(v: np.ndarray, r0: int | np.ndarray, fs: float,
         reach = np.minimum(reach, (0.5 * np.broadcast_to(rr, anchor.shape)).astype(int))
     on = np.full(anchor.shape, -1)
     off = np.full(anchor.shape, -1)
-    q_full = max(2, int(round(cfg.quiet_s * fs)))
-    quiet_full = _quiet_runs(below, q_full)
-    for q in (q_full, max(2, int(round(cfg.quiet_s / 2 * fs)))):   # a shorter lull only if nothing else
-        if q != q_full and (on >= 0).all() and (off >= 0).all():
-            break
-        quiet = quiet_full if q == q_full else _quiet_runs(below, q)
+
+    def lull_bounds(quiet, q, on, off):     # fill the bounds still missing from runs of q samples
         before = _last_true(quiet & (i <= anchor[..., None] - q) & (i >= anchor[..., None] - reach[..., None]))
         after = _first_true(quiet & (i > anchor[..., None]) & (i < anchor[..., None] + reach[..., None]))
-        on = np.where((on < 0) & (before >= 0), before + q, on)
-        off = np.where((off < 0) & (after >= 0), after, off)
+        return np.where((on < 0) & (before >= 0), before + q, on), np.where((off < 0) & (after >= 0), after, off)
+
+    q_full = max(2, int(round(cfg.quiet_s * fs)))
+    quiet_full = _quiet_runs(below, q_full)
+    on, off = lull_bounds(quiet_full, q_full, on, off)
+    if (on < 0).any() or (off < 0).any():   # a shorter lull only where nothing else was found
+        q_half = max(2, int(round(cfg.quiet_s / 2 * fs)))
+        on, off = lull_bounds(_quiet_runs(below, q_half), q_half, on, off)
     # A short lull followed at once by fast activity again (>= 25 % of the peak) is inside
     # the QRS (a broad terminal R'), not the ST segment: the ST-T resumes later and slower.
     resume = _first_true(~below & (i > off[..., None]))

@@ -141,4 +141,3 @@ def summarise(values: np.ndarray) -> list:
             out.append(Counter(labels).most_common(1)[0][0] if labels else None)
         return out
     return [None if not np.isfinite(v) else float(v) for v in nan_median(values)]
-

@@ -90,7 +90,9 @@ def denoise(x: np.ndarray, fs: float, lowpass_hz: float, order: int = 2,
             mains: tuple[float, ...] = (50.0, 60.0), q: float = 25.0) -> np.ndarray:
     """Notch out 50 and 60 Hz (either may be the local mains) where the rate allows and the
     signal carries it, and low-pass at `lowpass_hz` (EMG) where the rate allows: one
-    zero-phase cascade, since a pass costs the same with one section or three."""
+    zero-phase cascade, since a pass costs the same with one section or three. (One padding
+    for the cascade: the first and last beats differ by microvolts from notching and then
+    low-passing separately; global values do not change.)"""
     notches = [_notch(f, q, fs) for f in mains_present(x, fs, mains)]
     low = [_butter(order, lowpass_hz, "lowpass", fs)] if lowpass_hz < 0.45 * fs else []
     if not notches and not low:     # (e.g. 80 Hz at 100 Hz without mains: nothing to remove)

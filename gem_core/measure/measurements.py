@@ -206,6 +206,7 @@ def _beat_windows(xf: np.ndarray, r: np.ndarray, fs: float, cfg: MeasureConfig):
 def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = MeasureConfig()) -> Measurements:
     """Measure a (12, N) mV ECG in STANDARD_LEADS order (the prepared 12 x 5000 at 500 Hz;
     any rate and length work). Never raises on bad content: unmeasurable -> None + reason."""
+    # (x, and xs when nothing is filtered, may be the caller's array: never written in place)
     x = np.asarray(signal, dtype=np.float64)
     if not np.isfinite(x).all():
         x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
@@ -215,7 +216,7 @@ def measure_ecg(signal: np.ndarray, fs: float = FS, cfg: MeasureConfig = Measure
     n_leads, n = x.shape
     lead_reason: dict[str, str] = {}
 
-    fs_in, n_in = fs, n
+    n_in = n
     # Work at ~250 Hz: the EMG low-pass is the anti-aliasing filter; every boundary is still
     # placed to a fraction of a sample, and halving the samples halves the work.
     step = max(1, int(fs // cfg.work_hz))
