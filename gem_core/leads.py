@@ -13,6 +13,14 @@ import numpy as np
 STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 LIMB_LEADS = STANDARD_LEADS[:6]
 PRECORDIAL_LEADS = STANDARD_LEADS[6:]
+# Leads facing one region of the heart: where ST and Q findings are located, and what a
+# report's "inferior leads" means.
+LEAD_GROUPS = {
+    "inferior": ("II", "III", "aVF"),
+    "lateral": ("I", "aVL", "V5", "V6"),
+    "anterior": ("V3", "V4"),
+    "septal": ("V1", "V2"),
+}
 FS = 500                 # Hz, what GEM assumes
 DURATION_S = 10.0        # s, one GEM window
 N_SAMPLES = 5000         # FS * DURATION_S

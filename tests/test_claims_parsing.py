@@ -116,10 +116,3 @@ def test_claims_serialise():
         d = json.loads(json.dumps(c.to_dict()))
         assert {"text", "kind", "name", "value", "leads", "span"} <= set(d)
 
-
-def test_base_lead_groups_are_the_measurement_stages():
-    """The parser's four base groups are the ones the findings carry (MEASUREMENTS_SCHEMA)."""
-    from gem_core.grounding.claims import ANTERIOR, INFERIOR, LATERAL, SEPTAL
-    from gem_core.measure.findings import GROUPS
-
-    assert GROUPS == {"inferior": INFERIOR, "lateral": LATERAL, "anterior": ANTERIOR, "septal": SEPTAL}

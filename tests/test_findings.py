@@ -2,9 +2,10 @@
 evidence naming the values and leads; suppressions (LBBB) and lead groups as cited."""
 from __future__ import annotations
 
+from gem_core.leads import LIMB_LEADS, STANDARD_LEADS
 from gem_core.measure import findings as F
 
-LEADS = F.LIMB + F.PRECORDIAL
+LEADS = STANDARD_LEADS
 
 
 def amps(**over) -> dict:
@@ -92,9 +93,9 @@ def test_long_qtc():
 
 
 def test_voltage_criteria():
-    low = amps(**{ld: {"pp": 0.4} for ld in F.LIMB})
+    low = amps(**{ld: {"pp": 0.4} for ld in LIMB_LEADS})
     assert "LOW_VOLTAGE" in codes(derive(a=low))
-    one_big = amps(**{ld: {"pp": 0.4} for ld in F.LIMB if ld != "II"})
+    one_big = amps(**{ld: {"pp": 0.4} for ld in LIMB_LEADS if ld != "II"})
     assert "LOW_VOLTAGE" not in codes(derive(a=one_big))
     sokolow = amps(V1={"s": -1.6}, V5={"r": 2.0})                      # 3.6 mV
     found = derive(a=sokolow)

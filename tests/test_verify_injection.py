@@ -19,7 +19,7 @@ from gem_core.grounding import tolerances as T
 from gem_core.grounding.claims import find_lead_refs, parse_claims
 from gem_core.grounding.knowledge import clinician_labels, knowledge_paragraph
 from gem_core.grounding.verify import Evidence, verify_report
-from gem_core.measure.findings import GROUPS
+from gem_core.leads import LEAD_GROUPS
 
 _NUM_UNIT = re.compile(r"(?<![A-Za-z0-9.])([+-]?\d+(?:\.\d+)?)(\s*/\s*\d+(?:\.\d+)?)?(\s*-?\s*)"
                        r"(ms|milliseconds|s\b|mV|mm|bpm|beats per minute|beats/min|/min|°|degrees)?")
@@ -78,7 +78,7 @@ def inject_number(text: str, rng: random.Random):
 
 def _false_group(ev: Evidence, name: str, value: bool, current: set) -> tuple[str, tuple[str, ...]] | None:
     """(group word, leads) of a lead group the measurements rule out for this claim."""
-    for g, leads in GROUPS.items():
+    for g, leads in LEAD_GROUPS.items():
         if set(leads) & current:
             continue
         st = [ev.lead_value("st_deviation", ld) for ld in leads]

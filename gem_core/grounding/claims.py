@@ -27,13 +27,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gem_core.leads import LIMB_LEADS, PRECORDIAL_LEADS, STANDARD_LEADS
+from gem_core.leads import LEAD_GROUPS, LIMB_LEADS, PRECORDIAL_LEADS, STANDARD_LEADS
 
 # --- leads ----------------------------------------------------------------------------------
-INFERIOR = ("II", "III", "aVF")
-LATERAL = ("I", "aVL", "V5", "V6")
-ANTERIOR = ("V3", "V4")
-SEPTAL = ("V1", "V2")
+# The four base groups are the ones the measured findings carry, so a claim about "the
+# inferior leads" is checked against the same leads a finding names.
+INFERIOR, LATERAL, ANTERIOR, SEPTAL = (LEAD_GROUPS[g] for g in ("inferior", "lateral", "anterior", "septal"))
 
 # Lead-group words, longest first. The four base groups follow the measurement stage's
 # finding groups (MEASUREMENTS_SCHEMA: inferior, lateral, anterior, septal).

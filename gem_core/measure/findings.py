@@ -37,6 +37,8 @@ contiguous leads" = both leads of one of the pairs in PAIRS.
 """
 from __future__ import annotations
 
+from gem_core.leads import LEAD_GROUPS, LIMB_LEADS, PRECORDIAL_LEADS, STANDARD_LEADS
+
 BRADY_BPM = 60.0
 TACHY_BPM = 100.0
 FIRST_DEGREE_PR_MS = 200.0
@@ -58,12 +60,6 @@ Q_MV = 0.10
 BBB_TERMINAL_MV = 0.05
 LBBB_RPT_MS = 60.0
 
-GROUPS = {
-    "inferior": ("II", "III", "aVF"),
-    "lateral": ("I", "aVL", "V5", "V6"),
-    "anterior": ("V3", "V4"),
-    "septal": ("V1", "V2"),
-}
 # Contiguous pairs within each group (neighbours in the Cabrera limb sequence or in the
 # V1..V6 sequence): a group is positive when both leads of one pair are.
 PAIRS = {
@@ -72,8 +68,6 @@ PAIRS = {
     "anterior": (("V3", "V4"),),
     "septal": (("V1", "V2"),),
 }
-LIMB = ("I", "II", "III", "aVR", "aVL", "aVF")
-PRECORDIAL = ("V1", "V2", "V3", "V4", "V5", "V6")
 AMPLITUDE_CODES = {"LOW_VOLTAGE", "LVH_VOLTAGE", "ST_ELEVATION", "ST_DEPRESSION", "PATHOLOGICAL_Q"}
 
 LABELS = {
@@ -122,8 +116,8 @@ def voltage_values(amps: dict) -> dict:
     def r(lead):
         return _get(amps, lead, "r", 0.0)
 
-    limb = [_get(amps, ld, "pp") for ld in LIMB if _get(amps, ld, "pp") is not None]
-    prec = [_get(amps, ld, "pp") for ld in PRECORDIAL if _get(amps, ld, "pp") is not None]
+    limb = [_get(amps, ld, "pp") for ld in LIMB_LEADS if _get(amps, ld, "pp") is not None]
+    prec = [_get(amps, ld, "pp") for ld in PRECORDIAL_LEADS if _get(amps, ld, "pp") is not None]
     return {
         "limb_max_pp": max(limb) if len(limb) >= 4 else None,
         "precordial_max_pp": max(prec) if len(prec) >= 4 else None,
@@ -153,10 +147,10 @@ def amplitude_findings(amps: dict, lbbb: bool) -> list[dict]:
     vv = voltage_values(amps)
     if vv["limb_max_pp"] is not None and vv["limb_max_pp"] < LOW_LIMB_MV:
         out.append(_finding("LOW_VOLTAGE", f"QRS peak-to-peak < {LOW_LIMB_MV} mV in all limb leads "
-                            f"(largest {_f(vv['limb_max_pp'])} mV)", list(LIMB)))
+                            f"(largest {_f(vv['limb_max_pp'])} mV)", list(LIMB_LEADS)))
     elif vv["precordial_max_pp"] is not None and vv["precordial_max_pp"] < LOW_PRECORDIAL_MV:
         out.append(_finding("LOW_VOLTAGE", f"QRS peak-to-peak < {LOW_PRECORDIAL_MV} mV in all "
-                            f"precordial leads (largest {_f(vv['precordial_max_pp'])} mV)", list(PRECORDIAL)))
+                            f"precordial leads (largest {_f(vv['precordial_max_pp'])} mV)", list(PRECORDIAL_LEADS)))
     if not lbbb:
         why = []
         if vv["sokolow"] >= SOKOLOW_MV:
@@ -168,7 +162,7 @@ def amplitude_findings(amps: dict, lbbb: bool) -> list[dict]:
         if why:
             out.append(_finding("LVH_VOLTAGE", "; ".join(w for w, _ in why),
                                 sorted({ld for _, lds in why for ld in lds}, key=_order)))
-        for group, leads in GROUPS.items():
+        for group, leads in LEAD_GROUPS.items():
             elev = [ld for ld in leads if _get(amps, ld, "st_j60") is not None
                     and amps[ld]["st_j60"] >= st_threshold(ld)]
             if _contiguous(group, elev):
@@ -211,7 +205,7 @@ def bbb_shape(amps: dict) -> tuple[bool, bool]:
 
 
 def _order(lead: str) -> int:
-    return (LIMB + PRECORDIAL).index(lead)
+    return STANDARD_LEADS.index(lead)
 
 
 def derive_findings(g: dict, amps: dict, p_present: bool | None, irregularity: float | None) -> list[dict]:
@@ -257,7 +251,7 @@ def derive_findings(g: dict, amps: dict, p_present: bool | None, irregularity: f
                                 ["V1", "I", "V5", "V6"]))
         for f in out:
             if f["code"] == "WIDE_QRS":
-                f["leads"] = [ld for ld in (LIMB + PRECORDIAL) if ld in amps]
+                f["leads"] = [ld for ld in STANDARD_LEADS if ld in amps]
     axis = g.get("qrs_axis_deg")
     if axis is not None and -90.0 <= axis < LEFT_AXIS_DEG:
         out.append(_finding("LEFT_AXIS_DEVIATION", f"QRS axis {axis:.0f} deg (< {LEFT_AXIS_DEG:.0f})",
