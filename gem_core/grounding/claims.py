@@ -34,8 +34,7 @@ from gem_core.leads import LEAD_GROUPS, LIMB_LEADS, PRECORDIAL_LEADS, STANDARD_L
 # inferior leads" is checked against the same leads a finding names.
 INFERIOR, LATERAL, ANTERIOR, SEPTAL = (LEAD_GROUPS[g] for g in ("inferior", "lateral", "anterior", "septal"))
 
-# Lead-group words, longest first. The four base groups follow the measurement stage's
-# finding groups (MEASUREMENTS_SCHEMA: inferior, lateral, anterior, septal).
+# Lead-group words, longest first.
 GROUP_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"infero-?lateral", INFERIOR + LATERAL),
     (r"infero-?posterior", INFERIOR),
